@@ -1,0 +1,4 @@
+//! DNS and mDNS messages (placeholder; being written).
+
+#[doc(hidden)]
+pub mod fuzzing {}

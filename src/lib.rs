@@ -1,0 +1,1 @@
+//! koi library (being written).

@@ -1,0 +1,1 @@
+//! vendor-certs (being written).
