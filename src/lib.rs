@@ -1,1 +1,14 @@
-//! koi library (being written).
+//! koi: one small binary that makes a local network's services discoverable (mDNS), trusted
+//! (a private CA), named (a local DNS zone), watched (health) and reachable over HTTPS (a TLS
+//! proxy).
+//!
+//! The binary is a thin `argh` dispatcher over [`cli`]; the long-lived process is [`agent`].
+//! Each capability lives in its own module behind a cargo feature.
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod agent;
+pub mod base;
+pub mod build_info;
+pub mod cli;
+pub mod http;
+pub mod state;

@@ -1,0 +1,36 @@
+//! Secret bytes that are wiped from memory when dropped and never printed.
+
+use std::fmt;
+use std::sync::atomic::{compiler_fence, Ordering};
+
+/// Owned secret bytes: zeroed on drop, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps bytes (the caller's copy is moved in, not copied).
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+
+    /// The secret bytes; keep the borrow short.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        for b in self.0.iter_mut() {
+            *b = 0;
+        }
+        compiler_fence(Ordering::SeqCst);
+        std::hint::black_box(&self.0);
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret([redacted; {}])", self.0.len())
+    }
+}
