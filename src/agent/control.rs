@@ -146,7 +146,13 @@ mod tests {
         ] {
             assert!(host_is_loopback(Some(ok)), "{ok} refused");
         }
-        for bad in ["evil.example:5640", "192.168.1.5:5640", "[fe80::1]:1", "", "[::1"] {
+        for bad in [
+            "evil.example:5640",
+            "192.168.1.5:5640",
+            "[fe80::1]:1",
+            "",
+            "[::1",
+        ] {
             assert!(!host_is_loopback(Some(bad)), "{bad} accepted");
         }
         assert!(host_is_loopback(None));

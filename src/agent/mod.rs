@@ -91,15 +91,18 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
         .create()
         .map_err(|e| AgentError::StateDir(state.root().to_path_buf(), e))?;
     let lock = AgentLock::acquire(&state.agent_lock()).map_err(AgentError::Lock)?;
-    let signals = Signals::install().map_err(|e| AgentError::Os("cannot install signal handlers", e))?;
+    let signals =
+        Signals::install().map_err(|e| AgentError::Os("cannot install signal handlers", e))?;
     if !opts.control.ip().is_loopback() {
         return Err(AgentError::NotLoopback(opts.control));
     }
-    let listener = TcpListener::bind(opts.control).map_err(|e| AgentError::Bind(opts.control, e))?;
+    let listener =
+        TcpListener::bind(opts.control).map_err(|e| AgentError::Bind(opts.control, e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| AgentError::Bind(opts.control, e))?;
-    let listener = Async::new(listener).map_err(|e| AgentError::Os("cannot register listener", e))?;
+    let listener =
+        Async::new(listener).map_err(|e| AgentError::Os("cannot register listener", e))?;
     let token = Token::generate(&mut OsRandom).map_err(|e| AgentError::Os("no randomness", e))?;
 
     let result = publish(state, &token, addr).and_then(|()| {
@@ -124,7 +127,9 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
 
 /// Writes the token and then `agent.json` (so a client that sees agent.json finds the token).
 fn publish(state: &StateDir, token: &Token, addr: SocketAddr) -> Result<(), AgentError> {
-    token.write(&state.agent_token()).map_err(AgentError::State)?;
+    token
+        .write(&state.agent_token())
+        .map_err(AgentError::State)?;
     let info = AgentInfo {
         schema: 1,
         control: addr.to_string(),
@@ -150,14 +155,17 @@ fn serve(
             ..ServerConfig::default()
         });
         let handler = control::Control::new(token, addr, stop.clone()).into_handler();
-        let server = ex.spawn(serve_tcp(ex.clone(), listener, handler, config, stopping.clone()));
-        let by_signal = future::or(
-            async { signals.recv().await.ok() },
-            async {
-                stopping.wait().await;
-                None
-            },
-        )
+        let server = ex.spawn(serve_tcp(
+            ex.clone(),
+            listener,
+            handler,
+            config,
+            stopping.clone(),
+        ));
+        let by_signal = future::or(async { signals.recv().await.ok() }, async {
+            stopping.wait().await;
+            None
+        })
         .await;
         if let Some(sig) = by_signal {
             crate::log!(Info, "agent", "signal {sig}: stopping");

@@ -45,7 +45,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
 /// Formats a duration in the largest unit that divides it (the inverse of [`parse_duration`]).
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    for (unit, per) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, per) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms >= per && ms % per == 0 {
             return format!("{}{unit}", ms / per);
         }
@@ -68,7 +73,16 @@ mod tests {
 
     #[test]
     fn refuses_bare_numbers_bad_units_and_overflow() {
-        for bad in ["30", "", "s", "1.5s", "-1s", "5 m", "1w", "99999999999999999h"] {
+        for bad in [
+            "30",
+            "",
+            "s",
+            "1.5s",
+            "-1s",
+            "5 m",
+            "1w",
+            "99999999999999999h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
     }

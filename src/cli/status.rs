@@ -59,7 +59,10 @@ fn no_agent(common: &super::common::Common) -> ExitCode {
         );
         println!("{}", json::to_string(&obj));
     } else {
-        println!("koi {} — no agent is running (state: {dir})", crate::build_info::VERSION);
+        println!(
+            "koi {} — no agent is running (state: {dir})",
+            crate::build_info::VERSION
+        );
         println!();
         println!("  start one with:  koi agent --state-dir {dir}");
     }

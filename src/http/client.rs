@@ -108,7 +108,11 @@ pub async fn request<S: AsyncRead + AsyncWrite + Unpin>(
             }
             break head;
         }
-        if read_some(stream, &mut buf, deadline).await.map_err(io_err)? == 0 {
+        if read_some(stream, &mut buf, deadline)
+            .await
+            .map_err(io_err)?
+            == 0
+        {
             return Err(ClientError::Protocol(wire::Error::Truncated));
         }
     };
@@ -116,12 +120,18 @@ pub async fn request<S: AsyncRead + AsyncWrite + Unpin>(
     let mut decoder = BodyDecoder::new(kind, body_cap).map_err(ClientError::Protocol)?;
     let mut body = Vec::new();
     loop {
-        let used = decoder.decode(&buf, &mut body).map_err(ClientError::Protocol)?;
+        let used = decoder
+            .decode(&buf, &mut body)
+            .map_err(ClientError::Protocol)?;
         buf.drain(..used);
         if decoder.is_done() {
             break;
         }
-        if read_some(stream, &mut buf, deadline).await.map_err(io_err)? == 0 {
+        if read_some(stream, &mut buf, deadline)
+            .await
+            .map_err(io_err)?
+            == 0
+        {
             decoder.finish_at_eof().map_err(ClientError::Protocol)?;
             break;
         }

@@ -243,6 +243,7 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
             Err(HeadError::Wire(e)) => return send_error(stream, e, config).await,
         };
         idle = config.idle_timeout;
+        crate::log!(Debug, "http", "{peer} {} {}", head.method, head.target);
         let body = match read_body(stream, &mut buf, &head, config).await {
             Ok(body) => body,
             Err(HeadError::Wire(e)) => return send_error(stream, e, config).await,
@@ -372,7 +373,10 @@ async fn write_response<S: AsyncWrite + Unpin>(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    headers.push(("Connection", if keep_alive { "keep-alive" } else { "close" }));
+    headers.push((
+        "Connection",
+        if keep_alive { "keep-alive" } else { "close" },
+    ));
     let deadline = || Instant::now() + config.write_timeout;
     let mut out = Vec::with_capacity(256);
     match resp.body {

@@ -1,0 +1,185 @@
+//! The command-line surface: help, version, aliases and commands that are not built yet.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+
+#[test]
+fn help_lists_the_five_capabilities_status_and_version() {
+    for args in [&["help"][..], &["--help"][..]] {
+        let out = koi(args);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        for cmd in [
+            "mdns", "certmesh", "dns", "health", "proxy", "status", "version",
+        ] {
+            assert!(
+                text.lines().any(|l| l.trim_start().starts_with(cmd)),
+                "`koi help` does not list {cmd}:\n{text}"
+            );
+        }
+        assert!(text.contains("Examples:"), "help shows no example:\n{text}");
+    }
+}
+
+#[test]
+fn version_json_has_version_commit_and_features() {
+    let out = koi(&["version", "--json"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(json_field(&text, "version"), env!("CARGO_PKG_VERSION"));
+    assert!(!json_field(&text, "commit").is_empty());
+    for f in ["mdns", "certmesh", "dns", "health", "proxy"] {
+        assert!(text.contains(&format!("\"{f}\"")), "{text}");
+    }
+}
+
+/// Every command the spec lists, with the arguments it needs to parse.
+const SPEC_COMMANDS: &[&[&str]] = &[
+    &["mdns", "discover"],
+    &["mdns", "announce", "grafana", "_http._tcp", "3000"],
+    &["mdns", "status"],
+    &["certmesh", "create"],
+    &["certmesh", "join"],
+    &["certmesh", "promote"],
+    &["certmesh", "status"],
+    &["certmesh", "revoke", "stone-03"],
+    &["certmesh", "backup"],
+    &["certmesh", "restore", "file.backup"],
+    &["certmesh", "rotate-secret"],
+    &["certmesh", "open-enrollment", "--duration", "1h"],
+    &["certmesh", "close-enrollment"],
+    &["certmesh", "compliance"],
+    &["certmesh", "log"],
+    &["certmesh", "unlock"],
+    &["certmesh", "set-hook", "--reload", "true"],
+    &["dns", "serve"],
+    &["dns", "stop"],
+    &["dns", "status"],
+    &["dns", "lookup", "grafana.lan"],
+    &["dns", "add", "nas", "192.168.1.20"],
+    &["dns", "remove", "nas"],
+    &["dns", "list"],
+    &["health", "status"],
+    &["health", "watch"],
+    &[
+        "health",
+        "add",
+        "grafana",
+        "--http",
+        "http://127.0.0.1:3000/",
+    ],
+    &["health", "remove", "grafana"],
+    &["health", "log"],
+    &[
+        "proxy",
+        "add",
+        "grafana",
+        "--listen",
+        "443",
+        "--backend",
+        "http://localhost:3000",
+    ],
+    &["proxy", "remove", "grafana"],
+    &["proxy", "status"],
+    &["proxy", "list"],
+];
+
+#[test]
+fn every_spec_command_exists_and_unbuilt_ones_say_so_with_exit_2() {
+    let dir = TempDir::new("cli");
+    for cmd in SPEC_COMMANDS {
+        let mut args = cmd.to_vec();
+        args.extend(["--json", "--state-dir", dir.str()]);
+        let out = koi(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("Unrecognized") && !err.contains("Required"),
+            "{cmd:?} does not parse: {err}"
+        );
+        if out.status.code() == Some(2) {
+            assert!(text.contains("not yet available"), "{cmd:?}: {text} {err}");
+        }
+    }
+}
+
+#[test]
+fn unbuilt_commands_print_no_made_up_output() {
+    let dir = TempDir::new("cli-human");
+    let out = koi(&["dns", "list", "--state-dir", dir.str()]);
+    if out.status.code() == Some(2) {
+        assert!(out.stdout.is_empty(), "made-up output on stdout");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not yet available"));
+    }
+}
+
+#[test]
+fn deprecated_aliases_work_with_a_notice() {
+    let dir = TempDir::new("alias");
+    let old = koi(&[
+        "discover",
+        "--timeout",
+        "1",
+        "--json",
+        "--state-dir",
+        dir.str(),
+    ]);
+    let new = koi(&[
+        "mdns",
+        "discover",
+        "--timeout",
+        "1",
+        "--json",
+        "--state-dir",
+        dir.str(),
+    ]);
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert!(
+        err.contains("deprecated") && err.contains("koi mdns discover"),
+        "{err}"
+    );
+    assert_eq!(old.status.code(), new.status.code());
+    assert!(!String::from_utf8_lossy(&new.stderr).contains("deprecated"));
+
+    // `announce` stays in the foreground when it works, so compare its help instead.
+    let old = koi(&["announce", "--help"]);
+    let new = koi(&["mdns", "announce", "--help"]);
+    assert!(String::from_utf8_lossy(&old.stderr).contains("koi mdns announce"));
+    assert_eq!(old.stdout, new.stdout);
+    assert!(String::from_utf8_lossy(&old.stdout).contains("Usage: koi mdns announce"));
+}
+
+#[test]
+fn options_are_accepted_after_the_subcommand() {
+    let dir = TempDir::new("after");
+    let out = koi(&["version", "--json", "--state-dir", dir.str()]);
+    assert!(out.status.success());
+    let out = koi(&["mdns", "discover", "--json", "--state-dir", dir.str()]);
+    assert_ne!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Unrecognized"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_not_a_panic() {
+    let dir = TempDir::new("bad");
+    for args in [
+        vec![
+            "agent",
+            "--control",
+            "not-an-address",
+            "--state-dir",
+            dir.str(),
+        ],
+        vec!["agent", "--log-level", "loud", "--state-dir", dir.str()],
+        vec!["nonsense"],
+        vec!["mdns", "announce", "x", "_http._tcp", "99999"],
+    ] {
+        let out = koi(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!err.is_empty(), "{args:?} gave no message");
+    }
+}
