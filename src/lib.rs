@@ -11,4 +11,6 @@ pub mod base;
 pub mod build_info;
 pub mod cli;
 pub mod http;
+#[cfg(feature = "mdns")]
+pub mod mdns;
 pub mod state;

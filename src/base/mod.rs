@@ -6,6 +6,7 @@
 
 mod clock;
 mod duration;
+mod prng;
 pub mod log;
 mod random;
 mod secret;
@@ -13,6 +14,7 @@ mod shutdown;
 
 pub use clock::{format_utc, now_unix, UnixTime};
 pub use duration::{format_duration, parse_duration, DurationError};
+pub use prng::Prng;
 pub use random::{OsRandom, RandomSource};
 pub use secret::Secret;
 pub use shutdown::{shutdown_pair, Shutdown, ShutdownTrigger};

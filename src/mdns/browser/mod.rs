@@ -1,0 +1,1 @@
+//! The querier and its cache (being written).

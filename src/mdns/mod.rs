@@ -1,0 +1,19 @@
+//! mDNS / DNS-SD (RFC 6762, RFC 6763): koi's bottom layer.
+//!
+//! Owns announcing services (the responder), finding them (the browser and its cache), the
+//! registry that DNS, health, certmesh and proxy read, the REST gateway for apps that cannot
+//! multicast, and the opt-in reflector. Protocol logic lives in pure state machines that take
+//! `now`, a seeded [`Prng`](crate::base::Prng) and packets and return datagrams and events;
+//! only `service.rs` (the async shell) and `net/` touch sockets and timers.
+//!
+//! It must never answer off-link sources, never send a reply to a port other than 5353 except
+//! a legacy unicast reply to that one querier, and never let a hostile packet cost more than
+//! its own length in work and memory.
+
+pub mod browser;
+pub mod net;
+pub mod registry;
+pub mod responder;
+pub mod types;
+
+pub use types::*;

@@ -1,0 +1,1 @@
+//! Sockets and interfaces (being written).

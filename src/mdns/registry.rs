@@ -1,0 +1,1 @@
+//! The registry of discovered services (being written).

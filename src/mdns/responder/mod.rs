@@ -1,0 +1,1 @@
+//! The responder (being written).
