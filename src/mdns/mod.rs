@@ -11,6 +11,9 @@
 //! its own length in work and memory.
 
 pub mod browser;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod ingress;
 pub mod net;
 pub mod registry;
 pub mod responder;
