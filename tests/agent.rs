@@ -16,11 +16,9 @@ fn agent_serves_status_from_the_address_in_agent_json() {
     assert_eq!(json_field(&info, "version"), env!("CARGO_PKG_VERSION"));
     let (status, body) = http(agent.addr, "GET", "/v1/status", &[], "");
     assert_eq!(status, 200, "{body}");
-    for cap in ["mdns", "certmesh", "dns", "health", "proxy"] {
-        assert!(
-            body.contains(&format!("\"name\":\"{cap}\"")),
-            "{cap} missing: {body}"
-        );
+    for cap in koi::build_info::ALL_CAPABILITIES {
+        let listed = body.contains(&format!("\"name\":\"{cap}\""));
+        assert_eq!(listed, koi::build_info::compiled(cap), "{cap}: {body}");
     }
 }
 
@@ -180,7 +178,7 @@ fn status_shows_one_line_per_capability_with_an_agent() {
         text.starts_with(&format!("koi v{}", env!("CARGO_PKG_VERSION"))),
         "{text}"
     );
-    for cap in ["mdns", "certmesh", "dns", "health", "proxy"] {
+    for cap in koi::build_info::features() {
         let line = text.lines().find(|l| l.trim_start().starts_with(cap));
         let line = line.unwrap_or_else(|| panic!("no {cap} line in {text}"));
         assert!(

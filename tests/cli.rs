@@ -30,8 +30,9 @@ fn version_json_has_version_commit_and_features() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(json_field(&text, "version"), env!("CARGO_PKG_VERSION"));
     assert!(!json_field(&text, "commit").is_empty());
-    for f in ["mdns", "certmesh", "dns", "health", "proxy"] {
-        assert!(text.contains(&format!("\"{f}\"")), "{text}");
+    for f in koi::build_info::ALL_CAPABILITIES {
+        let listed = text.contains(&format!("\"{f}\""));
+        assert_eq!(listed, koi::build_info::compiled(f), "{f}: {text}");
     }
 }
 

@@ -251,7 +251,7 @@ fn malformed_heads_get_their_status_and_the_connection_closes() {
         assert!(resp.contains("Connection: close"));
     }
     let mut s = server.connect();
-    let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+    let mut big = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
     for i in 0..100 {
         big.extend_from_slice(format!("X-H{i}: v\r\n").as_bytes());
     }

@@ -5,6 +5,7 @@
 //! 401. Requests whose `Host` is not a loopback name are refused (421), which stops a web page
 //! from reaching the API through DNS rebinding.
 
+use super::capability::Capability;
 use super::status::{self, AgentStatus};
 use super::token::Token;
 use crate::base::log::{self, Level};
@@ -21,6 +22,7 @@ pub(super) struct Control {
     started: Instant,
     addr: SocketAddr,
     stop: ShutdownTrigger,
+    capabilities: Vec<Rc<dyn Capability>>,
 }
 
 #[derive(Deserialize)]
@@ -40,12 +42,18 @@ struct StopReply {
 
 impl Control {
     /// A control API bound to `addr` that accepts `token` for writes.
-    pub(super) fn new(token: Token, addr: SocketAddr, stop: ShutdownTrigger) -> Control {
+    pub(super) fn new(
+        token: Token,
+        addr: SocketAddr,
+        stop: ShutdownTrigger,
+        capabilities: Vec<Rc<dyn Capability>>,
+    ) -> Control {
         Control {
             token,
             started: Instant::now(),
             addr,
             stop,
+            capabilities,
         }
     }
 
@@ -54,11 +62,11 @@ impl Control {
         let ctl = Rc::new(self);
         Rc::new(move |req: Request| {
             let ctl = ctl.clone();
-            async move { ctl.route(&req) }
+            async move { ctl.route(req).await }
         })
     }
 
-    fn route(&self, req: &Request) -> Response {
+    async fn route(&self, req: Request) -> Response {
         if !host_is_loopback(req.head.header("host")) {
             return Response::error(
                 421,
@@ -72,6 +80,12 @@ impl Control {
                 401,
                 "missing or wrong token: send 'Authorization: Bearer <token>' with the token from <state-dir>/agent.token",
             );
+        }
+        if let Some(cap) = self.capability_for(req.path()) {
+            return match cap.handle(req) {
+                Some(fut) => fut.await,
+                None => Response::error(404, "no such endpoint"),
+            };
         }
         match (read, req.path()) {
             (true, "/v1/status") => Response::json(200, json::to_string(&self.status())),
@@ -88,12 +102,19 @@ impl Control {
         }
     }
 
+    fn capability_for(&self, path: &str) -> Option<&Rc<dyn Capability>> {
+        let rest = path.strip_prefix("/v1/")?;
+        let name = rest.split('/').next()?;
+        self.capabilities.iter().find(|c| c.name() == name)
+    }
+
     fn status(&self) -> AgentStatus {
+        let lines: Vec<_> = self.capabilities.iter().map(|c| c.status()).collect();
         status::collect(
             std::process::id(),
             self.started.elapsed().as_secs(),
             self.addr.to_string(),
-            &[],
+            &lines,
         )
     }
 

@@ -5,14 +5,16 @@
 //! request) it stops accepting, lets in-flight requests finish, removes `agent.json` and
 //! `agent.token`, and exits within 5 s. A second signal exits at once.
 
+mod capability;
 mod control;
 mod info;
 mod signals;
 mod status;
 mod token;
 
+pub use capability::{Capability, ResponseFuture};
 pub use info::AgentInfo;
-pub use status::{AgentStatus, CapabilityReport, CapabilityStatus};
+pub use status::{AgentStatus, CapabilityStatus};
 pub use token::Token;
 
 use crate::base::{now_unix, shutdown_pair, OsRandom};
@@ -154,7 +156,7 @@ fn serve(
             max_connections,
             ..ServerConfig::default()
         });
-        let handler = control::Control::new(token, addr, stop.clone()).into_handler();
+        let handler = control::Control::new(token, addr, stop.clone(), Vec::new()).into_handler();
         let server = ex.spawn(serve_tcp(
             ex.clone(),
             listener,

@@ -31,12 +31,6 @@ pub struct AgentStatus {
     pub capabilities: Vec<CapabilityStatus>,
 }
 
-/// A capability the agent runs reports its own line through this.
-pub trait CapabilityReport {
-    /// The capability's current status line.
-    fn status(&self) -> CapabilityStatus;
-}
-
 /// The line for a compiled-in capability that this agent does not run yet.
 pub(super) fn not_running(name: &str) -> CapabilityStatus {
     CapabilityStatus {
@@ -51,15 +45,15 @@ pub(super) fn collect(
     pid: u32,
     uptime_secs: u64,
     control: String,
-    running: &[&dyn CapabilityReport],
+    running: &[CapabilityStatus],
 ) -> AgentStatus {
     let capabilities = build_info::features()
         .into_iter()
         .map(|name| {
             running
                 .iter()
-                .map(|c| c.status())
                 .find(|s| s.name == name)
+                .cloned()
                 .unwrap_or_else(|| not_running(name))
         })
         .collect();

@@ -6,8 +6,8 @@
 
 mod clock;
 mod duration;
-mod prng;
 pub mod log;
+mod prng;
 mod random;
 mod secret;
 mod shutdown;

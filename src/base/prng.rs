@@ -10,7 +10,11 @@ pub struct Prng(u64);
 impl Prng {
     /// A generator from a seed (0 is replaced by a fixed odd constant).
     pub fn new(seed: u64) -> Prng {
-        Prng(if seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { seed })
+        Prng(if seed == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            seed
+        })
     }
 
     /// A generator seeded from the OS.

@@ -2,7 +2,7 @@
 //! with `<state>/agent.token`.
 
 use crate::agent::{AgentInfo, Token};
-use crate::http::{get_json, ClientError};
+use crate::http::{connect, get_json, request_streaming, ClientError};
 use crate::state::{read_versioned, StateDir, StateError};
 use std::fmt;
 use std::net::SocketAddr;
@@ -77,6 +77,51 @@ impl AgentClient {
     pub fn post(&self, path: &str, body: &str) -> Result<String, AgentCallError> {
         let token = Token::read(&self.state.agent_token()).map_err(AgentCallError::State)?;
         self.call("POST", path, Some(&token), body.as_bytes())
+    }
+
+    /// `GET path` as a stream of newline-delimited JSON: calls `on_line` for each line until the
+    /// stream ends, `on_line` returns false, or `timeout` passes.
+    pub fn stream_lines(
+        &self,
+        path: &str,
+        timeout: Option<Duration>,
+        mut on_line: impl FnMut(&str) -> bool,
+    ) -> Result<(), AgentCallError> {
+        let start = Instant::now();
+        let host = self.addr.to_string();
+        let mut pending = Vec::new();
+        let result = async_io::block_on(async {
+            let mut stream = connect(self.addr, start + CALL_TIMEOUT).await?;
+            request_streaming(
+                &mut stream,
+                "GET",
+                &host,
+                path,
+                &[("Accept", "application/x-ndjson")],
+                start + CALL_TIMEOUT,
+                timeout.map(|t| start + t),
+                |piece| {
+                    pending.extend_from_slice(piece);
+                    while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = pending.drain(..=end).collect();
+                        let text = String::from_utf8_lossy(&line);
+                        if !text.trim().is_empty() && !on_line(text.trim_end()) {
+                            return false;
+                        }
+                    }
+                    pending.len() < 1024 * 1024
+                },
+            )
+            .await
+        });
+        match result {
+            Ok(head) if head.status >= 400 => Err(AgentCallError::Api(head.status, String::new())),
+            Ok(_) => Ok(()),
+            Err(ClientError::Connect(_)) => {
+                Err(AgentCallError::NotAnswering(self.addr.to_string()))
+            }
+            Err(e) => Err(AgentCallError::Http(e)),
+        }
     }
 
     fn call(

@@ -139,6 +139,74 @@ pub async fn request<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(ClientResponse { head, body })
 }
 
+/// Sends one request and hands the decoded body to `on_body` piece by piece as it arrives,
+/// until the body ends, `on_body` returns false, or `deadline` passes (which is not an error:
+/// it is how `--timeout` ends a stream). Returns the response head.
+#[allow(clippy::too_many_arguments)]
+pub async fn request_streaming<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    method: &str,
+    host: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    head_deadline: Instant,
+    deadline: Option<Instant>,
+    mut on_body: impl FnMut(&[u8]) -> bool,
+) -> Result<ResponseHead, ClientError> {
+    let mut all: Vec<(&str, &str)> = vec![("Host", host), ("Connection", "close")];
+    all.extend_from_slice(headers);
+    let mut out = Vec::with_capacity(256);
+    wire::write_request_head(&mut out, method, target, &all).map_err(ClientError::Protocol)?;
+    write_all_by(stream, &out, head_deadline)
+        .await
+        .map_err(io_err)?;
+    let limits = Limits::default();
+    let mut buf = Vec::new();
+    let head = loop {
+        if let Some((head, used)) =
+            wire::parse_response_head(&buf, &limits).map_err(ClientError::Protocol)?
+        {
+            buf.drain(..used);
+            break head;
+        }
+        if read_some(stream, &mut buf, head_deadline)
+            .await
+            .map_err(io_err)?
+            == 0
+        {
+            return Err(ClientError::Protocol(wire::Error::Truncated));
+        }
+    };
+    let kind = head.body_kind(method).map_err(ClientError::Protocol)?;
+    let mut decoder = BodyDecoder::new(kind, u64::MAX).map_err(ClientError::Protocol)?;
+    let far = Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600);
+    let deadline = deadline.unwrap_or(far);
+    let mut piece = Vec::new();
+    loop {
+        piece.clear();
+        let used = decoder
+            .decode(&buf, &mut piece)
+            .map_err(ClientError::Protocol)?;
+        buf.drain(..used);
+        if !piece.is_empty() && !on_body(&piece) {
+            break;
+        }
+        if decoder.is_done() {
+            break;
+        }
+        match read_some(stream, &mut buf, deadline).await {
+            Ok(0) => {
+                decoder.finish_at_eof().map_err(ClientError::Protocol)?;
+                break;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => break,
+            Err(e) => return Err(ClientError::Io(e)),
+        }
+    }
+    Ok(head)
+}
+
 /// Connects to `addr` and sends one request with an optional bearer token; for the CLI's calls
 /// to its local agent.
 pub async fn get_json(

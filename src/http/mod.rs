@@ -9,5 +9,5 @@ mod client;
 mod io;
 mod server;
 
-pub use client::{connect, get_json, request, ClientError, ClientResponse};
+pub use client::{connect, get_json, request, request_streaming, ClientError, ClientResponse};
 pub use server::{serve_connection, serve_tcp, Body, Handler, Request, Response, ServerConfig};

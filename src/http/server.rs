@@ -244,6 +244,9 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
         };
         idle = config.idle_timeout;
         crate::log!(Debug, "http", "{peer} {} {}", head.method, head.target);
+        if !host_header_ok(&head) {
+            return send_error(stream, wire::Error::BadHeader, config).await;
+        }
         let body = match read_body(stream, &mut buf, &head, config).await {
             Ok(body) => body,
             Err(HeadError::Wire(e)) => return send_error(stream, e, config).await,
@@ -261,6 +264,16 @@ pub async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
             return;
         }
     }
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host header (HTTP/1.0 may omit it).
+fn host_header_ok(head: &RequestHead) -> bool {
+    let hosts = head
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"))
+        .count();
+    hosts == 1 || (hosts == 0 && head.version == wire::Version::Http10)
 }
 
 enum HeadError {

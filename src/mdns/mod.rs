@@ -15,6 +15,7 @@ pub mod browser;
 pub mod fuzzing;
 pub mod ingress;
 pub mod net;
+pub mod reflector;
 pub mod registry;
 pub mod responder;
 pub mod types;

@@ -69,12 +69,20 @@ impl IfAddr {
         match (self.addr, other) {
             (IpAddr::V4(a), IpAddr::V4(b)) => {
                 let bits = u32::from(self.prefix_len.min(32));
-                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
                 u32::from(a) & mask == u32::from(b) & mask
             }
             (IpAddr::V6(a), IpAddr::V6(b)) => {
                 let bits = u32::from(self.prefix_len.min(128));
-                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
                 u128::from(a) & mask == u128::from(b) & mask
             }
             _ => false,
@@ -205,7 +213,10 @@ impl ServiceType {
             .unwrap_or(t);
         let (service, proto) = t.split_once('.').ok_or_else(bad)?;
         let service = service.strip_prefix('_').ok_or_else(bad)?;
-        let proto = proto.strip_prefix('_').ok_or_else(bad)?.to_ascii_lowercase();
+        let proto = proto
+            .strip_prefix('_')
+            .ok_or_else(bad)?
+            .to_ascii_lowercase();
         if proto != "tcp" && proto != "udp" {
             return Err(bad());
         }
@@ -297,7 +308,9 @@ fn truncate_label(s: &str) -> String {
     if s.len() <= 63 {
         return s.to_string();
     }
-    let (base, suffix) = s.rsplit_once(" (").map_or((s, String::new()), |(b, n)| (b, format!(" ({n}")));
+    let (base, suffix) = s
+        .rsplit_once(" (")
+        .map_or((s, String::new()), |(b, n)| (b, format!(" ({n}")));
     let mut cut = 63usize.saturating_sub(suffix.len());
     while cut > 0 && !base.is_char_boundary(cut) {
         cut -= 1;
@@ -330,7 +343,12 @@ mod tests {
 
     #[test]
     fn service_types_parse_in_every_spelling() {
-        for s in ["_http._tcp", "_http._tcp.local", "_http._tcp.local.", "_HTTP._TCP"] {
+        for s in [
+            "_http._tcp",
+            "_http._tcp.local",
+            "_http._tcp.local.",
+            "_HTTP._TCP",
+        ] {
             let t = ServiceType::parse(s).map(|t| t.to_string());
             assert_eq!(t.as_deref(), Ok("_http._tcp"), "{s}");
         }
@@ -340,11 +358,24 @@ mod tests {
 
     #[test]
     fn bad_service_types_are_refused_with_the_input_named() {
-        for s in ["http._tcp", "_http", "_http._sctp", "_._tcp", "_-x._tcp", "_a--b._tcp", "_1234._tcp", "_abcdefghijklmnop._tcp", ""] {
+        for s in [
+            "http._tcp",
+            "_http",
+            "_http._sctp",
+            "_._tcp",
+            "_-x._tcp",
+            "_a--b._tcp",
+            "_1234._tcp",
+            "_abcdefghijklmnop._tcp",
+            "",
+        ] {
             let e = ServiceType::parse(s);
             assert!(e.is_err(), "{s} accepted");
         }
-        let msg = ServiceType::parse("nope").map(|_| ()).unwrap_err().to_string();
+        let msg = ServiceType::parse("nope")
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("\"nope\"") && msg.contains("_http._tcp"));
     }
 
@@ -363,13 +394,37 @@ mod tests {
     #[test]
     fn on_link_checks_subnets_and_link_local() {
         let info = LinkInfo {
-            link: Link { ifindex: 2, family: Family::V4 },
+            link: Link {
+                ifindex: 2,
+                family: Family::V4,
+            },
             name: "eth0".into(),
-            addrs: vec![IfAddr { addr: "10.231.0.1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)), prefix_len: 24 }],
+            addrs: vec![IfAddr {
+                addr: "10.231.0.1"
+                    .parse()
+                    .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+                prefix_len: 24,
+            }],
         };
-        assert!(info.is_on_link("10.231.0.77".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))));
-        assert!(!info.is_on_link("10.231.1.77".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))));
-        assert!(info.is_on_link("fe80::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))));
-        assert!(!info.is_on_link("2001:db8::1".parse().unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))));
+        assert!(info.is_on_link(
+            "10.231.0.77"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        ));
+        assert!(!info.is_on_link(
+            "10.231.1.77"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        ));
+        assert!(info.is_on_link(
+            "fe80::1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        ));
+        assert!(!info.is_on_link(
+            "2001:db8::1"
+                .parse()
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        ));
     }
 }
