@@ -9,6 +9,8 @@
 pub mod agent;
 pub mod base;
 pub mod build_info;
+#[cfg(feature = "certmesh")]
+pub mod certmesh;
 pub mod cli;
 pub mod http;
 #[cfg(feature = "mdns")]

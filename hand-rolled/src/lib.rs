@@ -8,8 +8,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod base32;
 pub mod dns;
 pub mod http;
+pub mod totp;
 
 /// Entry points for fuzz targets and property tests; not a stable API.
 #[doc(hidden)]

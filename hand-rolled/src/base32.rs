@@ -1,0 +1,1 @@
+//! Base32 (being written).

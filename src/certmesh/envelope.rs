@@ -1,0 +1,1 @@
+//! Envelope encryption of the CA key (being written).
