@@ -5,10 +5,10 @@
 //! request) it stops accepting, lets in-flight requests finish, removes `agent.json` and
 //! `agent.token`, and exits within 5 s. A second signal exits at once.
 
+mod capabilities;
 mod capability;
 mod control;
 mod info;
-mod signals;
 mod status;
 mod token;
 
@@ -17,6 +17,7 @@ pub use info::AgentInfo;
 pub use status::{AgentStatus, CapabilityStatus};
 pub use token::Token;
 
+use crate::base::signals::Signals;
 use crate::base::{now_unix, shutdown_pair, OsRandom};
 use crate::http::{serve_tcp, ServerConfig};
 use crate::state::{
@@ -25,7 +26,6 @@ use crate::state::{
 use async_executor::LocalExecutor;
 use async_io::Async;
 use futures_lite::future;
-use signals::Signals;
 use std::fmt;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -43,6 +43,9 @@ pub struct AgentOptions {
     pub control: SocketAddr,
     /// The control API's connection cap.
     pub max_connections: usize,
+    /// mDNS settings; `None` runs the agent without mDNS (`--no-mdns`).
+    #[cfg(feature = "mdns")]
+    pub mdns: Option<crate::mdns::MdnsConfig>,
 }
 
 /// Why the agent could not start (or stopped badly).
@@ -115,7 +118,7 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
             crate::build_info::VERSION,
             state.root().display()
         );
-        serve(opts.max_connections, token, addr, listener, signals);
+        serve(&opts, token, addr, listener, signals);
         Ok(())
     });
     let _ = remove_if_exists(&state.agent_json());
@@ -143,7 +146,7 @@ fn publish(state: &StateDir, token: &Token, addr: SocketAddr) -> Result<(), Agen
 }
 
 fn serve(
-    max_connections: usize,
+    opts: &AgentOptions,
     token: Token,
     addr: SocketAddr,
     listener: Async<TcpListener>,
@@ -153,10 +156,12 @@ fn serve(
     let main = async {
         let (stop, stopping) = shutdown_pair();
         let config = Rc::new(ServerConfig {
-            max_connections,
+            max_connections: opts.max_connections,
             ..ServerConfig::default()
         });
-        let handler = control::Control::new(token, addr, stop.clone(), Vec::new()).into_handler();
+        let running = capabilities::start(&ex, opts, &stopping);
+        let handler =
+            control::Control::new(token, addr, stop.clone(), running.apis.clone()).into_handler();
         let server = ex.spawn(serve_tcp(
             ex.clone(),
             listener,
@@ -176,6 +181,7 @@ fn serve(
         let forced = future::or(
             async {
                 server.await;
+                running.stopped().await;
                 false
             },
             async {

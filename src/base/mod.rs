@@ -11,6 +11,7 @@ mod prng;
 mod random;
 mod secret;
 mod shutdown;
+pub mod signals;
 
 pub use clock::{format_utc, now_unix, UnixTime};
 pub use duration::{format_duration, parse_duration, DurationError};

@@ -6,6 +6,10 @@ use crate::base::log::{self, Level};
 use crate::leaf;
 use std::process::ExitCode;
 
+/// The port koi announces itself on as `_koi._tcp`: the certmesh API's LAN port (spec §8.3).
+#[cfg(feature = "mdns")]
+const SELF_PORT: u16 = 5642;
+
 leaf! {
     /// Run the koi agent in the foreground (Ctrl-C or SIGTERM stops it).
     #[argh(subcommand, name = "agent", example = "koi agent --control 127.0.0.1:0 --state-dir /tmp/koi-a")]
@@ -19,10 +23,45 @@ leaf! {
         /// log level: error, warn, info or debug (default info)
         #[argh(option)]
         pub log_level: Option<String>,
+        /// run without mDNS (no multicast at all)
+        #[argh(switch)]
+        pub no_mdns: bool,
+        /// interfaces mDNS uses, comma-separated (default: every up, multicast one)
+        #[argh(option)]
+        pub interfaces: Option<String>,
+        /// mDNS host name without .local (default: the system's)
+        #[argh(option)]
+        pub hostname: Option<String>,
     }
 }
 
 impl AgentCmd {
+    #[cfg(feature = "mdns")]
+    fn mdns_config(&self) -> Option<crate::mdns::MdnsConfig> {
+        if self.no_mdns {
+            return None;
+        }
+        let interfaces = self
+            .interfaces
+            .as_deref()
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let version = format!("v={}", crate::build_info::VERSION);
+        let caps = format!("caps={}", crate::build_info::features().join(","));
+        Some(crate::mdns::MdnsConfig {
+            interfaces,
+            host: self.hostname.clone(),
+            announce_self: Some((SELF_PORT, vec![version.into_bytes(), caps.into_bytes()])),
+            ..crate::mdns::MdnsConfig::default()
+        })
+    }
+
     /// Runs the agent until it is stopped.
     pub fn run(self) -> ExitCode {
         let common = self.common();
@@ -48,6 +87,8 @@ impl AgentCmd {
             state: common.state.clone(),
             control,
             max_connections: self.max_connections.unwrap_or(64).max(1),
+            #[cfg(feature = "mdns")]
+            mdns: self.mdns_config(),
         };
         match agent::run(opts) {
             Ok(()) => ExitCode::SUCCESS,

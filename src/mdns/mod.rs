@@ -13,11 +13,15 @@
 pub mod browser;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gateway;
 pub mod ingress;
+pub mod json;
 pub mod net;
 pub mod reflector;
 pub mod registry;
 pub mod responder;
+pub mod service;
 pub mod types;
 
+pub use service::{Mdns, MdnsConfig};
 pub use types::*;

@@ -2,6 +2,8 @@
 //! running the koi binary, and raw HTTP over std sockets.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod netns;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,17 @@
 //! `koi mdns ...`: service discovery (spec §3).
 
-use super::common::{not_yet_available, with_capability, HasCommon};
+#[cfg(feature = "mdns")]
+mod announce;
+#[cfg(feature = "mdns")]
+mod discover;
+#[cfg(feature = "mdns")]
+mod local;
+#[cfg(feature = "mdns")]
+mod render;
+#[cfg(feature = "mdns")]
+mod status;
+
+use super::common::{with_capability, HasCommon};
 use crate::leaf;
 use argh::FromArgs;
 use std::process::ExitCode;
@@ -88,20 +99,41 @@ leaf! {
     pub struct Reflect {
         /// comma-separated interfaces, e.g. eth0,eth1
         #[argh(option)]
-        pub between: String,
+        pub between: Option<String>,
+        /// stop reflecting
+        #[argh(switch)]
+        pub off: bool,
     }
 }
 
 impl MdnsCmd {
     /// Runs the command.
     pub fn run(self) -> ExitCode {
-        let (common, name) = match &self.cmd {
-            MdnsSub::Discover(c) => (c.common(), "mdns discover"),
-            MdnsSub::Announce(c) => (c.common(), "mdns announce"),
-            MdnsSub::Withdraw(c) => (c.common(), "mdns withdraw"),
-            MdnsSub::Status(c) => (c.common(), "mdns status"),
-            MdnsSub::Reflect(c) => (c.common(), "mdns reflect"),
+        let common = match &self.cmd {
+            MdnsSub::Discover(c) => c.common(),
+            MdnsSub::Announce(c) => c.common(),
+            MdnsSub::Withdraw(c) => c.common(),
+            MdnsSub::Status(c) => c.common(),
+            MdnsSub::Reflect(c) => c.common(),
         };
-        with_capability("mdns", &common, || not_yet_available(&common, name))
+        with_capability("mdns", &common, || self.dispatch(&common))
+    }
+
+    #[cfg(feature = "mdns")]
+    fn dispatch(&self, common: &super::common::Common) -> ExitCode {
+        match &self.cmd {
+            MdnsSub::Discover(c) => discover::run(c),
+            MdnsSub::Announce(c) => announce::run(c),
+            MdnsSub::Withdraw(c) => announce::withdraw(common, &c.name),
+            MdnsSub::Status(_) => status::status(common),
+            MdnsSub::Reflect(c) => {
+                status::reflect(common, c.between.as_deref().unwrap_or(""), c.off)
+            }
+        }
+    }
+
+    #[cfg(not(feature = "mdns"))]
+    fn dispatch(&self, common: &super::common::Common) -> ExitCode {
+        super::common::not_built(common, "mdns")
     }
 }

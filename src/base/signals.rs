@@ -24,14 +24,14 @@ extern "C" fn on_signal(sig: libc::c_int) {
 }
 
 /// Termination signals delivered to the agent.
-pub(super) struct Signals {
+pub struct Signals {
     rx: Async<UnixStream>,
     _tx: UnixStream,
 }
 
 impl Signals {
     /// Installs handlers for SIGINT and SIGTERM (one `Signals` per process).
-    pub(super) fn install() -> io::Result<Signals> {
+    pub fn install() -> io::Result<Signals> {
         let (rx, tx) = UnixStream::pair()?;
         tx.set_nonblocking(true)?;
         PIPE_WRITE_FD.store(tx.as_raw_fd(), Ordering::Relaxed);
@@ -55,7 +55,7 @@ impl Signals {
     }
 
     /// Waits for the next signal and returns its number.
-    pub(super) async fn recv(&mut self) -> io::Result<i32> {
+    pub async fn recv(&mut self) -> io::Result<i32> {
         let mut byte = [0u8; 1];
         self.rx.read_exact(&mut byte).await?;
         Ok(i32::from(byte[0]))

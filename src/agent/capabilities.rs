@@ -1,0 +1,120 @@
+//! Starting the capabilities compiled into this binary on the agent's executor, and waiting
+//! for them to stop.
+
+use super::capability::{Capability, ResponseFuture};
+use super::status::CapabilityStatus;
+use super::AgentOptions;
+use crate::base::Shutdown;
+use crate::http::{Request, Response};
+use async_executor::LocalExecutor;
+use std::rc::Rc;
+
+/// What the agent started.
+pub(super) struct Running {
+    /// Their control API routes and status lines.
+    pub(super) apis: Vec<Rc<dyn Capability>>,
+    #[cfg(feature = "mdns")]
+    mdns: Option<crate::mdns::Mdns>,
+}
+
+impl Running {
+    /// Resolves once every capability has finished its shutdown work (mDNS goodbyes).
+    pub(super) async fn stopped(&self) {
+        #[cfg(feature = "mdns")]
+        if let Some(m) = &self.mdns {
+            m.stopped().await;
+        }
+    }
+}
+
+/// Starts each capability; one that cannot start is reported in `koi status` instead.
+pub(super) fn start(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    stopping: &Shutdown,
+) -> Running {
+    #[allow(unused_mut)]
+    let mut apis: Vec<Rc<dyn Capability>> = Vec::new();
+    #[cfg(feature = "mdns")]
+    let mdns = start_mdns(ex, opts, stopping, &mut apis);
+    let _ = (ex, opts, stopping);
+    Running {
+        apis,
+        #[cfg(feature = "mdns")]
+        mdns,
+    }
+}
+
+#[cfg(feature = "mdns")]
+fn start_mdns(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    stopping: &Shutdown,
+    apis: &mut Vec<Rc<dyn Capability>>,
+) -> Option<crate::mdns::Mdns> {
+    let Some(config) = opts.mdns.clone() else {
+        apis.push(Rc::new(Unavailable::new(
+            "mdns",
+            "not running (agent started with --no-mdns)",
+        )));
+        return None;
+    };
+    match crate::mdns::Mdns::start(ex, config, stopping.clone()) {
+        Ok(m) => {
+            let s = m.snapshot();
+            crate::log!(
+                Info,
+                "mdns",
+                "running as {}.local on {} links",
+                s.host,
+                s.links.len()
+            );
+            apis.push(Rc::new(crate::mdns::gateway::MdnsApi::new(m.clone())));
+            Some(m)
+        }
+        Err(e) => {
+            crate::log!(Error, "mdns", "cannot start mDNS: {e}");
+            apis.push(Rc::new(Unavailable::new(
+                "mdns",
+                &format!("not running ({e})"),
+            )));
+            None
+        }
+    }
+}
+
+/// A compiled-in capability that is not running: its status line says why, and its routes
+/// answer 503.
+struct Unavailable {
+    name: &'static str,
+    summary: String,
+}
+
+impl Unavailable {
+    #[allow(dead_code)]
+    fn new(name: &'static str, summary: &str) -> Unavailable {
+        Unavailable {
+            name,
+            summary: summary.to_string(),
+        }
+    }
+}
+
+impl Capability for Unavailable {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn status(&self) -> CapabilityStatus {
+        CapabilityStatus {
+            name: self.name.into(),
+            state: "not_running".into(),
+            summary: self.summary.clone(),
+        }
+    }
+
+    fn handle(&self, _req: Request) -> Option<ResponseFuture> {
+        let msg = format!("{} is {}", self.name, self.summary);
+        Some(Box::pin(async move { Response::error(503, &msg) }))
+    }
+}
