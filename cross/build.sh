@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Static (musl) build of the `koi` binary.
+#
+#   cross/build.sh TARGET [--profile P] [-- CARGO_ARGS...]
+#
+# TARGET: aarch64-unknown-linux-musl (Raspberry Pi 3/4/5 64-bit, arm64 routers/NAS)
+#      or x86_64-unknown-linux-musl.
+# P defaults to `release` (the footprint profile); CI uses `ci-release` (thin LTO) because
+# fat LTO is slow on 2 cores. CARGO_ARGS go to `cargo build`, e.g.
+#   cross/build.sh aarch64-unknown-linux-musl -- --no-default-features --features mdns
+# Honours CARGO_TARGET_DIR (default: the workspace's target/) and any CARGO_PROFILE_* env.
+# Installs what it needs (Debian cross gcc + qemu-user-static, rustup target).
+# Progress goes to stderr; the LAST line of stdout is the binary's path.
+set -euo pipefail
+# shellcheck source=cross/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+    cat >&2 <<EOF
+usage: $(basename "$0") TARGET [--profile P] [-- CARGO_ARGS...]
+  TARGET: aarch64-unknown-linux-musl | x86_64-unknown-linux-musl
+  P:      cargo profile (default: release; CI: ci-release)
+EOF
+    exit 2
+}
+
+[ $# -ge 1 ] || usage
+TARGET="$1"
+shift
+PROFILE=release
+CARGO_ARGS=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --profile)
+            [ $# -ge 2 ] || usage
+            PROFILE="$2"
+            shift 2
+            ;;
+        --profile=*)
+            PROFILE="${1#--profile=}"
+            shift
+            ;;
+        --)
+            shift
+            CARGO_ARGS=("$@")
+            break
+            ;;
+        -h | --help) usage ;;
+        *)
+            echo "unknown argument: $1" >&2
+            usage
+            ;;
+    esac
+done
+
+case "$TARGET" in
+    aarch64-unknown-linux-musl)
+        # ring's build.rs compiles C + pregenerated asm: it needs a C compiler for the
+        # target. qemu-user-static runs the result on this x86_64 host.
+        apt_ensure gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static file
+        export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
+        export AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar
+        # Link with the cross gcc; rustc supplies musl's crt*.o + libc.a (self-contained),
+        # so the result is fully static with no musl toolchain installed.
+        export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+        ;;
+    x86_64-unknown-linux-musl)
+        apt_ensure gcc libc6-dev file
+        # No musl-gcc needed: the host gcc compiles ring's C (freestanding headers only)
+        # and links with rustc's self-contained musl crt + libc.a.
+        if ! command -v musl-gcc >/dev/null; then
+            export CC_x86_64_unknown_linux_musl="${CC_x86_64_unknown_linux_musl:-gcc}"
+            export AR_x86_64_unknown_linux_musl="${AR_x86_64_unknown_linux_musl:-ar}"
+        fi
+        ;;
+    *)
+        echo "unsupported target: $TARGET" >&2
+        usage
+        ;;
+esac
+
+rustup_target_ensure "$TARGET"
+
+cd "$KOI_ROOT"
+log "cargo build -p koi --bin koi --profile $PROFILE --target $TARGET ${CARGO_ARGS[*]:-}"
+cargo build -p koi --bin koi --profile "$PROFILE" --target "$TARGET" ${CARGO_ARGS[@]+"${CARGO_ARGS[@]}"} >&2 ||
+    die "cargo build failed for $TARGET (profile $PROFILE)"
+
+BIN="$KOI_TARGET_DIR/$TARGET/$(profile_dir "$PROFILE")/koi"
+[ -x "$BIN" ] || die "build succeeded but $BIN is missing"
+file -L "$BIN" >&2
+is_static "$BIN" || die "$BIN is not statically linked"
+ls -l "$BIN" >&2
+echo "$BIN"
