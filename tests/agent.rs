@@ -227,7 +227,14 @@ fn a_corrupt_agent_json_is_reported_by_name_and_left_alone() {
 #[test]
 fn control_must_be_loopback() {
     let dir = TempDir::new("nonloop");
-    let out = koi(&["agent", "--control", "0.0.0.0:0", "--state-dir", dir.str()]);
+    let out = koi(&[
+        "agent",
+        "--no-mdns",
+        "--control",
+        "0.0.0.0:0",
+        "--state-dir",
+        dir.str(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
     assert!(!dir.path().join("agent.json").exists());

@@ -86,6 +86,8 @@ impl Agent {
                 "127.0.0.1:0",
                 "--state-dir",
                 dir.str(),
+                // Tests in the root namespace must never multicast on the machine's network.
+                "--no-mdns",
             ])
             .args(extra)
             .stdin(Stdio::null())
