@@ -110,7 +110,7 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
         Async::new(listener).map_err(|e| AgentError::Os("cannot register listener", e))?;
     let token = Token::generate(&mut OsRandom).map_err(|e| AgentError::Os("no randomness", e))?;
 
-    let result = publish(state, &token, addr).and_then(|()| {
+    let result = publish(state, &token, addr).map(|()| {
         crate::log!(
             Info,
             "agent",
@@ -119,7 +119,6 @@ pub fn run(opts: AgentOptions) -> Result<(), AgentError> {
             state.root().display()
         );
         serve(&opts, token, addr, listener, signals);
-        Ok(())
     });
     let _ = remove_if_exists(&state.agent_json());
     let _ = remove_if_exists(&state.agent_token());

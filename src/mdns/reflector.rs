@@ -80,7 +80,7 @@ impl Reflector {
     pub fn set_links(&mut self, links: &[LinkInfo]) {
         self.links = links
             .iter()
-            .filter(|l| self.names.iter().any(|n| *n == l.name))
+            .filter(|l| self.names.contains(&l.name))
             .map(|l| l.link)
             .collect();
         self.buckets.retain(|b| self.links.contains(&b.link));

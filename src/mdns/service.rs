@@ -361,7 +361,7 @@ impl Inner {
         if !(own && response) {
             self.responder.handle(now, rx, &msg);
         }
-        if !(own && !response) {
+        if !own || response {
             self.browser.handle(now, rx, &msg);
         }
     }

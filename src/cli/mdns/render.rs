@@ -20,7 +20,7 @@ pub(super) fn event_line(s: &ServiceJson) -> String {
         s.addresses.join(" "),
         s.port
     );
-    if !s.txt.is_empty() && !(s.txt.len() == 1 && s.txt[0].is_empty()) {
+    if s.txt.iter().any(|t| !t.is_empty()) {
         line.push_str("  ");
         line.push_str(&s.txt.join(" "));
     }

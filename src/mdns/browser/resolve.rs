@@ -1,0 +1,288 @@
+//! Turning cached PTR, SRV, TXT, A and AAAA records into [`ServiceInstance`]s.
+//!
+//! Owns the set of tracked instances (one per instance name and interface, so the IPv4 and
+//! IPv6 links of one interface merge into one instance), what was last reported for each,
+//! and the retry schedule of the one-shot queries for missing pieces. It reads the cache and
+//! never writes it.
+//!
+//! An instance is complete when its PTR, an SRV record and at least one address of the SRV
+//! target are cached; a missing TXT reads as empty (and is asked for). At most
+//! [`CacheLimits::max_instances`](super::CacheLimits) are tracked; a new one displaces the
+//! oldest never-resolved one, or is ignored.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use koi_wire::dns::{Name, RData, RecordType};
+
+use super::cache::Cache;
+use crate::base::Prng;
+use crate::mdns::{Link, ServiceInstance, ServiceType};
+
+/// Addresses reported per instance.
+const MAX_ADDRS: usize = 16;
+/// One-shot query rounds for an incomplete instance before waiting for news.
+const MAX_TRIES: u8 = 4;
+
+/// An instance name on one interface.
+pub(crate) type Key = (Name, u32);
+
+/// What the browser knows about one instance.
+#[derive(Clone, Debug)]
+pub(crate) struct Tracked {
+    pub(crate) ty: ServiceType,
+    since: Instant,
+    /// The SRV target last seen, to notice its address records changing.
+    pub(crate) target: Option<Name>,
+    pub(crate) reported: Option<ServiceInstance>,
+    /// When to ask for missing pieces next.
+    retry: Option<Instant>,
+    tries: u8,
+}
+
+/// The pieces of one instance found in the cache.
+#[derive(Debug, Default)]
+pub(crate) struct Assembly {
+    pub(crate) ptr: bool,
+    pub(crate) srv: Option<(u16, Name)>,
+    pub(crate) txt: Option<Vec<Vec<u8>>>,
+    pub(crate) addrs: Vec<IpAddr>,
+}
+
+impl Assembly {
+    /// Reads the cache on every link of interface `scope`.
+    pub(crate) fn read(cache: &Cache, links: &[Link], name: &Name, scope: u32) -> Assembly {
+        let mut a = Assembly::default();
+        let Some(type_name) = name.parent() else {
+            return a;
+        };
+        let on_scope = || links.iter().copied().filter(|l| l.ifindex == scope);
+        a.ptr = on_scope().any(|l| {
+            cache
+                .rrset(l, &type_name, RecordType::PTR)
+                .any(|c| matches!(&c.rdata, RData::Ptr(n) if n == name))
+        });
+        let srvs = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::SRV)));
+        a.srv = srvs
+            .iter()
+            .filter_map(|c| match &c.rdata {
+                RData::Srv {
+                    priority,
+                    weight,
+                    port,
+                    target,
+                } => Some(((*priority, u16::MAX - weight), *port, target)),
+                _ => None,
+            })
+            .min_by_key(|(rank, _, _)| *rank)
+            .map(|(_, port, target)| (port, target.clone()));
+        let txts = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::TXT)));
+        a.txt = txts.first().map(|c| match &c.rdata {
+            RData::Txt(strings) => strings.iter().filter(|s| !s.is_empty()).cloned().collect(),
+            _ => Vec::new(),
+        });
+        if let Some((_, target)) = &a.srv {
+            for rtype in [RecordType::A, RecordType::AAAA] {
+                let set = live_first(on_scope().flat_map(|l| cache.rrset(l, target, rtype)));
+                a.addrs.extend(set.iter().filter_map(|c| match c.rdata {
+                    RData::A(ip) => Some(IpAddr::V4(ip)),
+                    RData::Aaaa(ip) => Some(IpAddr::V6(ip)),
+                    _ => None,
+                }));
+            }
+            a.addrs.sort_unstable();
+            a.addrs.dedup();
+            a.addrs.truncate(MAX_ADDRS);
+        }
+        a
+    }
+
+    /// The instance, if every required piece is there.
+    pub(crate) fn instance(
+        &self,
+        name: &Name,
+        ty: &ServiceType,
+        scope: u32,
+    ) -> Option<ServiceInstance> {
+        let (port, target) = self.srv.as_ref().filter(|_| self.ptr)?;
+        if self.addrs.is_empty() {
+            return None;
+        }
+        Some(ServiceInstance {
+            instance: String::from_utf8_lossy(name.first_label()?).into_owned(),
+            service_type: ty.clone(),
+            host: target.to_string(),
+            port: *port,
+            addrs: self.addrs.clone(),
+            txt: self.txt.clone().unwrap_or_default(),
+            scope,
+        })
+    }
+
+    /// The questions that would fill the gaps.
+    pub(crate) fn missing(&self, name: &Name) -> Vec<(Name, RecordType)> {
+        let mut q = Vec::new();
+        if self.srv.is_none() {
+            q.push((name.clone(), RecordType::SRV));
+        }
+        if self.txt.is_none() {
+            q.push((name.clone(), RecordType::TXT));
+        }
+        if let (Some((_, target)), true) = (&self.srv, self.addrs.is_empty()) {
+            q.push((target.clone(), RecordType::A));
+            q.push((target.clone(), RecordType::AAAA));
+        }
+        q
+    }
+}
+
+/// Records not condemned by a goodbye or cache-flush, or the condemned ones if that is all.
+fn live_first<'a>(
+    it: impl Iterator<Item = &'a super::cache::Cached>,
+) -> Vec<&'a super::cache::Cached> {
+    let all: Vec<_> = it.collect();
+    if all.iter().any(|c| !c.doomed) {
+        all.into_iter().filter(|c| !c.doomed).collect()
+    } else {
+        all
+    }
+}
+
+/// The tracked instances.
+pub(crate) struct Instances {
+    map: HashMap<Key, Tracked>,
+    cap: usize,
+    /// No retry is due before this (a lower bound; a stale one only causes a spare wake-up).
+    next_retry: Option<Instant>,
+}
+
+impl Instances {
+    pub(crate) fn new(cap: usize) -> Instances {
+        Instances {
+            map: HashMap::new(),
+            cap,
+            next_retry: None,
+        }
+    }
+
+    pub(crate) fn get(&self, key: &Key) -> Option<&Tracked> {
+        self.map.get(key)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Key, &Tracked)> {
+        self.map.iter()
+    }
+
+    pub(crate) fn remove(&mut self, key: &Key) -> Option<Tracked> {
+        self.map.remove(key)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub(crate) fn next_retry(&self) -> Option<Instant> {
+        self.next_retry
+    }
+
+    /// Starts tracking `key` unless it is tracked already; false if there is no room.
+    pub(crate) fn track(&mut self, now: Instant, key: Key, ty: &ServiceType) -> bool {
+        if self.map.contains_key(&key) {
+            return true;
+        }
+        if self.map.len() >= self.cap && !self.displace_unresolved() {
+            return false;
+        }
+        let t = Tracked {
+            ty: ty.clone(),
+            since: now,
+            target: None,
+            reported: None,
+            retry: None,
+            tries: 0,
+        };
+        self.map.insert(key, t);
+        true
+    }
+
+    /// Drops the oldest never-resolved sixteenth of the table (at least one) so that a flood
+    /// of unresolvable names costs one scan per many insertions; false if all are resolved.
+    fn displace_unresolved(&mut self) -> bool {
+        let mut idle: Vec<(Instant, &Key)> = self
+            .map
+            .iter()
+            .filter(|(_, t)| t.reported.is_none())
+            .map(|(k, t)| (t.since, k))
+            .collect();
+        let n = (self.cap / 16).clamp(1, idle.len().max(1));
+        if idle.len() > n {
+            idle.select_nth_unstable_by_key(n - 1, |(since, _)| *since);
+        }
+        let victims: Vec<Key> = idle.iter().take(n).map(|(_, k)| (*k).clone()).collect();
+        for key in &victims {
+            self.map.remove(key);
+        }
+        !victims.is_empty()
+    }
+
+    /// Lets an incomplete instance ask again from the first round.
+    pub(crate) fn reset_tries(&mut self, key: &Key) {
+        if let Some(t) = self.map.get_mut(key) {
+            t.tries = 0;
+        }
+    }
+
+    /// Stores what was assembled and what was reported; returns the previous report.
+    pub(crate) fn settle(
+        &mut self,
+        now: Instant,
+        prng: &mut Prng,
+        key: &Key,
+        target: Option<Name>,
+        report: Option<ServiceInstance>,
+        complete: bool,
+    ) -> Option<ServiceInstance> {
+        let t = self.map.get_mut(key)?;
+        if t.target != target {
+            // A new SRV target: its addresses are worth asking for at once.
+            t.retry = None;
+            t.tries = 0;
+        }
+        t.target = target;
+        if complete {
+            t.retry = None;
+            t.tries = 0;
+        } else if t.retry.is_none() && t.tries < MAX_TRIES {
+            let at = now + Duration::from_millis(prng.range(20, 120));
+            t.retry = Some(at);
+            self.next_retry = Some(self.next_retry.map_or(at, |n| n.min(at)));
+        }
+        std::mem::replace(&mut t.reported, report)
+    }
+
+    /// The instances whose retry is due at `now`, each moved to its next round.
+    pub(crate) fn take_due(&mut self, now: Instant) -> Vec<Key> {
+        if self.next_retry.is_none_or(|n| n > now) {
+            return Vec::new();
+        }
+        let mut due = Vec::new();
+        let mut next: Option<Instant> = None;
+        for (key, t) in &mut self.map {
+            if let Some(at) = t.retry {
+                if at <= now {
+                    due.push(key.clone());
+                    t.tries += 1;
+                    t.retry = (t.tries < MAX_TRIES)
+                        .then(|| now + Duration::from_secs(1 << (t.tries - 1)));
+                }
+            }
+            if let Some(at) = t.retry {
+                next = Some(next.map_or(at, |n| n.min(at)));
+            }
+        }
+        self.next_retry = next;
+        due
+    }
+}
