@@ -1,1 +1,0 @@
-//! Envelope encryption of the CA key (being written).
