@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Static (musl) build of the `koi` binary.
 #
-#   cross/build.sh TARGET [--profile P] [-- CARGO_ARGS...]
+#   cross/build.sh TARGET [--profile P] [--std size|stock] [-- CARGO_ARGS...]
+#
+# --std size (the default; what we ship) rebuilds the standard library without its
+# `backtrace` feature, which drops ~170 KiB of DWARF symbolizer (gimli, addr2line,
+# miniz_oxide) that stable std links into every binary for RUST_BACKTRACE, even with
+# panic = "abort". Panic messages still print. It needs the rust-src component and
+# -Zbuild-std, which stable rustc accepts under RUSTC_BOOTSTRAP=1. --std stock uses the
+# prebuilt std (what plain `cargo build --release` gives).
 #
 # TARGET: aarch64-unknown-linux-musl (Raspberry Pi 3/4/5 64-bit, arm64 routers/NAS)
 #      or x86_64-unknown-linux-musl.
@@ -17,7 +24,7 @@ set -euo pipefail
 
 usage() {
     cat >&2 <<EOF
-usage: $(basename "$0") TARGET [--profile P] [-- CARGO_ARGS...]
+usage: $(basename "$0") TARGET [--profile P] [--std size|stock] [-- CARGO_ARGS...]
   TARGET: aarch64-unknown-linux-musl | x86_64-unknown-linux-musl
   P:      cargo profile (default: release; CI: ci-release)
 EOF
@@ -28,6 +35,7 @@ EOF
 TARGET="$1"
 shift
 PROFILE=release
+STD=size
 CARGO_ARGS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,6 +46,15 @@ while [ $# -gt 0 ]; do
             ;;
         --profile=*)
             PROFILE="${1#--profile=}"
+            shift
+            ;;
+        --std)
+            [ $# -ge 2 ] || usage
+            STD="$2"
+            shift 2
+            ;;
+        --std=*)
+            STD="${1#--std=}"
             shift
             ;;
         --)
@@ -81,10 +98,25 @@ esac
 
 rustup_target_ensure "$TARGET"
 
+STD_ARGS=()
+case "$STD" in
+    size)
+        rustup_component_ensure rust-src
+        export RUSTC_BOOTSTRAP=1
+        STD_ARGS=(-Zbuild-std=std,panic_abort -Zbuild-std-features=)
+        ;;
+    stock) ;;
+    *)
+        echo "--std must be size or stock, not $STD" >&2
+        usage
+        ;;
+esac
+
 cd "$KOI_ROOT"
-log "cargo build -p koi --bin koi --profile $PROFILE --target $TARGET ${CARGO_ARGS[*]:-}"
-cargo build -p koi --bin koi --profile "$PROFILE" --target "$TARGET" ${CARGO_ARGS[@]+"${CARGO_ARGS[@]}"} >&2 ||
-    die "cargo build failed for $TARGET (profile $PROFILE)"
+log "cargo build -p koi --bin koi --profile $PROFILE --target $TARGET (std: $STD) ${CARGO_ARGS[*]:-}"
+cargo build -p koi --bin koi --profile "$PROFILE" --target "$TARGET" ${STD_ARGS[@]+"${STD_ARGS[@]}"} \
+    ${CARGO_ARGS[@]+"${CARGO_ARGS[@]}"} >&2 ||
+    die "cargo build failed for $TARGET (profile $PROFILE, std $STD)"
 
 BIN="$KOI_TARGET_DIR/$TARGET/$(profile_dir "$PROFILE")/koi"
 [ -x "$BIN" ] || die "build succeeded but $BIN is missing"

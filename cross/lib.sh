@@ -58,6 +58,17 @@ apt_ensure() {
     die "gave up waiting for the dpkg lock; could not install ${missing[*]}"
 }
 
+# rustup_component_ensure NAME: `rustup component add`, failing with a clear message.
+rustup_component_ensure() {
+    command -v rustup >/dev/null || die "rustup not found: cannot add the Rust component $1"
+    rustup component list --installed 2>/dev/null | grep -q "^$1" && return 0
+    local out
+    if ! out=$(rustup component add "$1" 2>&1); then
+        printf '%s\n' "$out" >&2
+        die "could not download the Rust component $1 (rustup component add $1 failed)"
+    fi
+}
+
 # rustup_target_ensure TRIPLE: `rustup target add`, failing with a clear message.
 rustup_target_ensure() {
     command -v rustup >/dev/null || die "rustup not found: cannot add the Rust target $1"

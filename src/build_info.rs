@@ -11,21 +11,21 @@ pub const ALL_CAPABILITIES: [&str; 5] = ["mdns", "certmesh", "dns", "health", "p
 
 /// The capabilities compiled into this binary (one cargo feature each).
 pub fn features() -> Vec<&'static str> {
+    let flags = [
+        cfg!(feature = "mdns"),
+        cfg!(feature = "certmesh"),
+        cfg!(feature = "dns"),
+        cfg!(feature = "health"),
+        cfg!(feature = "proxy"),
+    ];
     ALL_CAPABILITIES
         .iter()
-        .copied()
-        .filter(|c| compiled(c))
+        .zip(flags)
+        .filter_map(|(name, on)| on.then_some(*name))
         .collect()
 }
 
 /// True if capability `name` is compiled in.
 pub fn compiled(name: &str) -> bool {
-    match name {
-        "mdns" => cfg!(feature = "mdns"),
-        "certmesh" => cfg!(feature = "certmesh"),
-        "dns" => cfg!(feature = "dns"),
-        "health" => cfg!(feature = "health"),
-        "proxy" => cfg!(feature = "proxy"),
-        _ => false,
-    }
+    features().contains(&name)
 }

@@ -3,13 +3,19 @@
 //! Owns parsing, dispatch and rendering. It never holds capability logic: a command either
 //! runs in-process through a capability's API or calls the agent's control API.
 
+pub mod absent;
 pub mod agent_cmd;
+#[cfg(feature = "certmesh")]
 pub mod certmesh;
 mod client;
 pub mod common;
+#[cfg(feature = "dns")]
 pub mod dns;
+#[cfg(feature = "health")]
 pub mod health;
+#[cfg(feature = "mdns")]
 pub mod mdns;
+#[cfg(feature = "proxy")]
 pub mod proxy;
 pub mod status;
 pub mod version;
@@ -35,11 +41,26 @@ pub struct Koi {
 #[derive(FromArgs, Debug, PartialEq)]
 #[argh(subcommand)]
 enum Command {
+    #[cfg(feature = "mdns")]
     Mdns(mdns::MdnsCmd),
+    #[cfg(not(feature = "mdns"))]
+    Mdns(absent::Mdns),
+    #[cfg(feature = "certmesh")]
     Certmesh(certmesh::CertmeshCmd),
+    #[cfg(not(feature = "certmesh"))]
+    Certmesh(absent::Certmesh),
+    #[cfg(feature = "dns")]
     Dns(dns::DnsCmd),
+    #[cfg(not(feature = "dns"))]
+    Dns(absent::Dns),
+    #[cfg(feature = "health")]
     Health(health::HealthCmd),
+    #[cfg(not(feature = "health"))]
+    Health(absent::Health),
+    #[cfg(feature = "proxy")]
     Proxy(proxy::ProxyCmd),
+    #[cfg(not(feature = "proxy"))]
+    Proxy(absent::Proxy),
     Status(status::StatusCmd),
     Version(version::VersionCmd),
     Agent(agent_cmd::AgentCmd),

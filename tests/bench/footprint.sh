@@ -69,13 +69,17 @@ declare -A SIZE
 
 size_of() { stat -c %s "$1"; }
 
-# Native (glibc) release builds.
+# Native (glibc) release builds, as shipped: std rebuilt without its backtrace symbolizer
+# (see cross/build.sh --std size). HOST_TRIPLE builds land in target/<triple>/release.
+HOST_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
+rustup_component_ensure rust-src
 build_native() { # LABEL CARGO_ARGS...
     local label="$1"
     shift
-    log "building $label (release, opt-level $OPT_DESC)"
-    (cd "$KOI_ROOT" && cargo build -p koi --bin koi --release "$@" >&2) || die "cargo build failed: $label"
-    local bin="$KOI_TARGET_DIR/release/koi"
+    log "building $label (release, opt-level $OPT_DESC, std rebuilt for size)"
+    (cd "$KOI_ROOT" && RUSTC_BOOTSTRAP=1 cargo build -p koi --bin koi --release --target "$HOST_TRIPLE" \
+        -Zbuild-std=std,panic_abort -Zbuild-std-features= "$@" >&2) || die "cargo build failed: $label"
+    local bin="$KOI_TARGET_DIR/$HOST_TRIPLE/release/koi"
     SIZE[$label]=$(size_of "$bin")
     cp "$bin" "$WORK/koi-$label"
 }
@@ -83,6 +87,17 @@ build_native full
 for f in "${FEATURES[@]}"; do
     build_native "$f" --no-default-features --features "$f"
 done
+
+# The same with the stock, prebuilt std: what a plain `cargo build --release` gives.
+build_stock() { # LABEL CARGO_ARGS...
+    local label="$1"
+    shift
+    log "building $label (plain cargo build --release)"
+    (cd "$KOI_ROOT" && cargo build -p koi --bin koi --release "$@" >&2) || die "cargo build failed: $label"
+    SIZE[$label]=$(size_of "$KOI_TARGET_DIR/release/koi")
+}
+build_stock stock-full
+build_stock stock-mdns --no-default-features --features mdns
 
 # Static musl builds through cross/build.sh (its last stdout line is the path).
 build_cross() { # LABEL TARGET
@@ -165,10 +180,14 @@ say "profile release: opt-level $OPT_DESC, lto fat, codegen-units 1, panic abort
 say ""
 sayf '%-46s %10s %9s\n' "release binary" "bytes" "KiB"
 row() { sayf '%-46s %10s %9s\n' "$1" "${SIZE[$2]}" "$(kib "${SIZE[$2]}")"; }
+say "as shipped (std rebuilt without its backtrace symbolizer; cross/build.sh --std size):"
 row "x86_64-gnu   full (default features)" full
 for f in "${FEATURES[@]}"; do row "x86_64-gnu   --no-default-features -F $f" "$f"; done
 row "x86_64-musl  full, static" musl-x86_64
 row "aarch64-musl full, static" musl-aarch64
+say "with the stock std (plain cargo build --release), for comparison:"
+row "x86_64-gnu   full (default features)" stock-full
+row "x86_64-gnu   --no-default-features -F mdns" stock-mdns
 say ""
 sayf '%-46s %10s\n' "koi agent idle VmRSS after ${IDLE} s" "KiB"
 sayf '%-46s %10s\n' "x86_64-musl  full, static" "${RSS[musl-x86_64]}"

@@ -1,17 +1,12 @@
 //! `koi mdns ...`: service discovery (spec §3).
 
-#[cfg(feature = "mdns")]
 mod announce;
-#[cfg(feature = "mdns")]
 mod discover;
-#[cfg(feature = "mdns")]
 mod local;
-#[cfg(feature = "mdns")]
 mod render;
-#[cfg(feature = "mdns")]
 mod status;
 
-use super::common::{with_capability, HasCommon};
+use super::common::HasCommon;
 use crate::leaf;
 use argh::FromArgs;
 use std::process::ExitCode;
@@ -116,10 +111,9 @@ impl MdnsCmd {
             MdnsSub::Status(c) => c.common(),
             MdnsSub::Reflect(c) => c.common(),
         };
-        with_capability("mdns", &common, || self.dispatch(&common))
+        self.dispatch(&common)
     }
 
-    #[cfg(feature = "mdns")]
     fn dispatch(&self, common: &super::common::Common) -> ExitCode {
         match &self.cmd {
             MdnsSub::Discover(c) => discover::run(c),
@@ -130,10 +124,5 @@ impl MdnsCmd {
                 status::reflect(common, c.between.as_deref().unwrap_or(""), c.off)
             }
         }
-    }
-
-    #[cfg(not(feature = "mdns"))]
-    fn dispatch(&self, common: &super::common::Common) -> ExitCode {
-        super::common::not_built(common, "mdns")
     }
 }
