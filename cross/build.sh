@@ -104,6 +104,12 @@ case "$STD" in
         rustup_component_ensure rust-src
         export RUSTC_BOOTSTRAP=1
         STD_ARGS=(-Zbuild-std=std,panic_abort -Zbuild-std-features=)
+        if [ "$TARGET" = aarch64-unknown-linux-musl ]; then
+            # compiler_builtins built from source lacks the 128-bit float helpers
+            # (__extenddftf2, __multf3, ...) that musl's printf needs on aarch64, where
+            # long double is 128 bits; the cross gcc's libgcc.a has them.
+            export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS:-} -C link-arg=-lgcc"
+        fi
         ;;
     stock) ;;
     *)
