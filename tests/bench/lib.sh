@@ -12,16 +12,17 @@ bench_tmpdir() {
     BENCH_TMPDIRS+=("$REPLY")
 }
 
-# bench_netns: an isolated network namespace with loopback and one dummy, multicast-capable
-# interface (10.254.0.1/24), so an agent runs mDNS for real while nothing it sends can leave
-# this machine. Sets $REPLY to the namespace name; bench_cleanup deletes it.
+# bench_netns: an isolated network namespace with loopback and a veth pair whose both ends
+# stay inside it (d0 10.254.0.1/24, multicast), so an agent runs mDNS for real while nothing it
+# sends can leave this machine. Sets $REPLY to the namespace name; bench_cleanup deletes it.
 BENCH_NETNS=()
 bench_netns() {
     local ns="koi-bench-$$-${#BENCH_NETNS[@]}"
     ip netns add "$ns" || die "cannot create network namespace $ns (needs root)"
     BENCH_NETNS+=("$ns")
     ip -n "$ns" link set lo up
-    ip -n "$ns" link add d0 type dummy
+    ip -n "$ns" link add d0 type veth peer name d1
+    ip -n "$ns" link set d1 up
     ip -n "$ns" link set d0 multicast on up
     ip -n "$ns" addr add 10.254.0.1/24 dev d0
     ip -n "$ns" route add 224.0.0.0/4 dev d0
