@@ -7,7 +7,7 @@
 //! waking every [`POLL_INTERVAL`], and the caller simply re-lists on each wake.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 
@@ -28,6 +28,9 @@ const MAX_DRAIN: usize = 256;
 pub struct LinkWatcher {
     netlink: Option<Async<OwnedFd>>,
     buf: Box<[u8]>,
+    /// When polling, the next wake-up. Kept here rather than in the future, so a caller that
+    /// drops and re-creates `changed()` on every other wake-up still gets woken on time.
+    next_poll: Instant,
 }
 
 impl LinkWatcher {
@@ -39,6 +42,7 @@ impl LinkWatcher {
         LinkWatcher {
             netlink,
             buf: vec![0; READ_BUF].into_boxed_slice(),
+            next_poll: Instant::now() + POLL_INTERVAL,
         }
     }
 
@@ -51,7 +55,8 @@ impl LinkWatcher {
     /// [`POLL_INTERVAL`]). Several changes in a burst usually resolve one call.
     pub async fn changed(&mut self) {
         let Some(sock) = &self.netlink else {
-            Timer::after(POLL_INTERVAL).await;
+            Timer::at(self.next_poll).await;
+            self.next_poll = Instant::now() + POLL_INTERVAL;
             return;
         };
         loop {
