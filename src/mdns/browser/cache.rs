@@ -14,7 +14,9 @@
 //! stayed resolvable that way against 4,088 when the oldest go first.) TTLs are clamped to
 //! [`MAX_TTL`] so no deadline overflows.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::BuildHasher;
 use std::time::{Duration, Instant};
 
 use koi_wire::dns::{Class, Name, RData, Record, RecordType};
@@ -25,8 +27,8 @@ use crate::mdns::Link;
 /// The longest TTL the cache honours (one day); longer ones are treated as this.
 pub const MAX_TTL: u32 = 86_400;
 
-/// How long a goodbye or flushed record lingers (RFC 6762 §10.1, §10.2).
-const LINGER: Duration = Duration::from_secs(1);
+/// How long a goodbye or flushed record lingers (RFC 6762 §10.1, §10.2), in microseconds.
+const LINGER: u64 = 1_000_000;
 
 /// Refresh points in hundredths of a percent of the TTL (RFC 6762 §5.2).
 const REFRESH_AT: [u64; 4] = [8000, 8500, 9000, 9500];
@@ -66,35 +68,51 @@ impl Default for CacheLimits {
     }
 }
 
-/// One cached record; its owner name and link are those of its group.
+/// "No group" in a hash chain.
+const NONE: u32 = u32::MAX;
+
+/// One cached record; its owner name and link are those of its group. Times are microseconds
+/// since the cache's base instant.
 #[derive(Clone, Debug)]
 pub(crate) struct Cached {
-    id: u64,
-    pub(crate) rtype: RecordType,
     pub(crate) rdata: RData,
+    received: u64,
+    /// Its expiry, in milliseconds after `received`.
+    expires_ms: u32,
+    /// The key of this record in `timers` (its next refresh point or its expiry), in
+    /// milliseconds after `received`.
+    due_ms: u32,
+    id: u32,
     /// The TTL as received (clamped), in seconds.
     pub(crate) ttl: u32,
-    pub(crate) received: Instant,
-    pub(crate) expires: Instant,
+    pub(crate) rtype: RecordType,
+    /// The next refresh point (an index into `REFRESH_AT`; past the end: none left).
+    step: u8,
     /// A goodbye or cache-flush condemned it: it expires within a second and is not an answer.
     pub(crate) doomed: bool,
-    /// The next refresh point (an index into `REFRESH_AT`; past the end: none left).
-    step: usize,
-    /// The key of this record in `timers`.
-    due: Instant,
-    size: usize,
 }
 
 impl Cached {
-    /// Seconds of TTL left at `now`.
-    pub(crate) fn remaining(&self, now: Instant) -> u32 {
-        let left = self.expires.saturating_duration_since(now).as_secs();
+    fn expires(&self) -> u64 {
+        self.received + u64::from(self.expires_ms) * 1000
+    }
+
+    fn due(&self) -> u64 {
+        self.received + u64::from(self.due_ms) * 1000
+    }
+
+    /// Seconds of TTL left at `now` (microseconds since the base).
+    fn remaining(&self, now: u64) -> u32 {
+        let left = self.expires().saturating_sub(now) / 1_000_000;
         u32::try_from(left).unwrap_or(u32::MAX)
     }
 }
 
+/// The records of one name on one link; an empty group is a free slot.
 struct Group {
     link: Link,
+    /// The next group whose (link, name) hashes alike.
+    next: u32,
     name: Name,
     records: Vec<Cached>,
 }
@@ -128,18 +146,27 @@ pub(crate) struct Refresh {
     pub(crate) rtype: RecordType,
 }
 
-/// Records per link and name, with an index by deadline and one by age.
+/// Records per link and name, with an index by deadline and eviction candidates by age.
+///
+/// Groups live in a slab; `index` maps the hash of (link, name) to the first group of a
+/// chain, so each name is stored once.
 pub(crate) struct Cache {
     limits: CacheLimits,
-    index: HashMap<Link, HashMap<Name, u64>>,
-    groups: HashMap<u64, Group>,
-    /// (next refresh point or expiry, group, record).
-    timers: BTreeSet<(Instant, u64, u64)>,
-    /// (received, record, group): eviction order, oldest first.
-    age: BTreeSet<(Instant, u64, u64)>,
+    base: Option<Instant>,
+    hasher: RandomState,
+    index: HashMap<u32, u32>,
+    groups: Vec<Group>,
+    free: Vec<u32>,
+    /// (next refresh point or expiry, record, group).
+    timers: BTreeSet<(u64, u32, u32)>,
+    /// Eviction candidates, newest first: the oldest sixteenth of the records as (received,
+    /// record, group) when last scanned. Any record not in it is newer than all of it, and an
+    /// entry whose record was refreshed or removed since is skipped, so its last valid entry
+    /// is always the record least recently received.
+    victims: Vec<(u64, u32, u32)>,
     len: usize,
     bytes: usize,
-    next_id: u64,
+    next_id: u32,
     log: Vec<Change>,
 }
 
@@ -147,10 +174,13 @@ impl Cache {
     pub(crate) fn new(limits: CacheLimits) -> Cache {
         Cache {
             limits,
+            base: None,
+            hasher: RandomState::new(),
             index: HashMap::new(),
-            groups: HashMap::new(),
+            groups: Vec::new(),
+            free: Vec::new(),
             timers: BTreeSet::new(),
-            age: BTreeSet::new(),
+            victims: Vec::new(),
             len: 0,
             bytes: 0,
             next_id: 0,
@@ -171,7 +201,10 @@ impl Cache {
 
     /// The earliest refresh point or expiry.
     pub(crate) fn next_timer(&self) -> Option<Instant> {
-        self.timers.first().map(|t| t.0)
+        let base = self.base?;
+        self.timers
+            .first()
+            .map(|t| base + Duration::from_micros(t.0))
     }
 
     /// Takes the changes since the last call.
@@ -179,11 +212,18 @@ impl Cache {
         std::mem::take(&mut self.log)
     }
 
+    /// `now` in microseconds since the base (the first instant the cache saw).
+    fn micros(&mut self, now: Instant) -> u64 {
+        let base = *self.base.get_or_insert(now);
+        u64::try_from(now.saturating_duration_since(base).as_micros()).unwrap_or(u64::MAX)
+    }
+
     /// Caches `rec` (class IN, a positive TTL) seen on `link`, or restarts its TTL.
     pub(crate) fn insert(&mut self, now: Instant, prng: &mut Prng, link: Link, rec: &Record) {
+        let now = self.micros(now);
         let ttl = rec.ttl.min(MAX_TTL);
         let existing = self.gid(link, &rec.name).and_then(|gid| {
-            let g = self.groups.get(&gid)?;
+            let g = self.groups.get(gid as usize)?;
             let pos = g.records.iter().position(|c| same(c, rec))?;
             Some((gid, pos))
         });
@@ -191,7 +231,7 @@ impl Cache {
             self.update(gid, pos, |c| {
                 c.ttl = ttl;
                 c.received = now;
-                c.expires = now + Duration::from_secs(u64::from(ttl));
+                c.expires_ms = ttl * 1000;
                 c.doomed = false;
                 c.step = 0;
             });
@@ -199,15 +239,21 @@ impl Cache {
             self.record_change(ChangeKind::Refreshed, gid, pos);
             return;
         }
-        let size = RECORD_OVERHEAD + rec.name.wire_len() + rdata_len(&rec.rdata);
+        let size = record_size(&rec.name, &rec.rdata);
         if size > self.limits.max_bytes || self.limits.max_records == 0 {
             return;
         }
         if let Some(gid) = self.gid(link, &rec.name) {
+            let cap = if rec.rtype == RecordType::PTR {
+                // A browsed type holds one PTR per instance.
+                self.limits.max_per_name.max(self.limits.max_instances)
+            } else {
+                self.limits.max_per_name
+            };
             let full = self
                 .groups
-                .get(&gid)
-                .is_some_and(|g| g.records.len() >= self.limits.max_per_name.max(1));
+                .get(gid as usize)
+                .is_some_and(|g| g.records.len() >= cap.max(1));
             if full {
                 self.evict_in_group(gid);
             }
@@ -219,54 +265,47 @@ impl Cache {
         }
         let gid = match self.gid(link, &rec.name) {
             Some(gid) => gid,
-            None => {
-                let gid = self.fresh_id();
-                let names = self.index.entry(link).or_default();
-                names.insert(rec.name.clone(), gid);
-                let group = Group {
-                    link,
-                    name: rec.name.clone(),
-                    records: Vec::new(),
-                };
-                self.groups.insert(gid, group);
-                gid
-            }
+            None => self.new_group(link, &rec.name),
         };
-        let id = self.fresh_id();
-        let expires = now + Duration::from_secs(u64::from(ttl));
+        self.next_id = self.next_id.wrapping_add(1);
+        let id = self.next_id;
         let cached = Cached {
-            id,
-            rtype: rec.rtype,
             rdata: rec.rdata.clone(),
-            ttl,
             received: now,
-            expires,
-            doomed: false,
+            expires_ms: ttl * 1000,
+            due_ms: ttl * 1000,
+            id,
+            ttl,
+            rtype: rec.rtype,
             step: 0,
-            due: expires,
-            size,
+            doomed: false,
         };
-        let Some(group) = self.groups.get_mut(&gid) else {
+        let Some(group) = self.groups.get_mut(gid as usize) else {
             return;
         };
+        if group.records.len() < 8 {
+            // Most names hold one or two records: no slack.
+            group.records.reserve_exact(1);
+        }
         group.records.push(cached);
         let pos = group.records.len() - 1;
         self.len += 1;
         self.bytes += size;
-        self.timers.insert((expires, gid, id));
-        self.age.insert((now, id, gid));
+        self.timers
+            .insert((now + u64::from(ttl) * 1_000_000, id, gid));
         self.reschedule(gid, pos, prng.range(0, 200));
         self.record_change(ChangeKind::Added, gid, pos);
     }
 
     /// A goodbye (TTL 0): the matching record, if cached, expires one second from now.
     pub(crate) fn goodbye(&mut self, now: Instant, link: Link, rec: &Record) {
+        let now = self.micros(now);
         let Some(gid) = self.gid(link, &rec.name) else {
             return;
         };
         let pos = self
             .groups
-            .get(&gid)
+            .get(gid as usize)
             .and_then(|g| g.records.iter().position(|c| same(c, rec)));
         if let Some(pos) = pos {
             self.doom(now, gid, pos);
@@ -276,16 +315,15 @@ impl Cache {
     /// Cache-flush: records of `name`/`rtype` on `link` received more than a second before
     /// `now` expire one second from now.
     pub(crate) fn flush(&mut self, now: Instant, link: Link, name: &Name, rtype: RecordType) {
+        let now = self.micros(now);
         let Some(gid) = self.gid(link, name) else {
             return;
         };
-        let old: Vec<usize> = self.groups.get(&gid).map_or_else(Vec::new, |g| {
+        let old: Vec<usize> = self.groups.get(gid as usize).map_or_else(Vec::new, |g| {
             (0..g.records.len())
                 .filter(|&i| {
                     g.records.get(i).is_some_and(|c| {
-                        c.rtype == rtype
-                            && !c.doomed
-                            && now.saturating_duration_since(c.received) > LINGER
+                        c.rtype == rtype && !c.doomed && now.saturating_sub(c.received) > LINGER
                     })
                 })
                 .collect()
@@ -297,12 +335,20 @@ impl Cache {
 
     /// Forgets everything learned on `link`.
     pub(crate) fn forget_link(&mut self, link: Link) {
-        let gids: Vec<u64> = self
-            .index
-            .get(&link)
-            .map_or_else(Vec::new, |names| names.values().copied().collect());
+        let gids: Vec<u32> = (0..self.groups.len())
+            .filter(|&i| {
+                self.groups
+                    .get(i)
+                    .is_some_and(|g| g.link == link && !g.records.is_empty())
+            })
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
         for gid in gids {
-            while self.groups.get(&gid).is_some_and(|g| !g.records.is_empty()) {
+            while self
+                .groups
+                .get(gid as usize)
+                .is_some_and(|g| g.link == link && !g.records.is_empty())
+            {
                 self.remove(gid, 0);
             }
         }
@@ -310,18 +356,19 @@ impl Cache {
 
     /// Runs every refresh point and expiry up to `now`; expiries go to the change log.
     pub(crate) fn pop_due(&mut self, now: Instant, prng: &mut Prng) -> Vec<Refresh> {
+        let now = self.micros(now);
         let mut refreshes = Vec::new();
-        while let Some(&(at, gid, id)) = self.timers.first() {
+        while let Some(&(at, id, gid)) = self.timers.first() {
             if at > now {
                 break;
             }
             let Some(pos) = self.position(gid, id) else {
-                self.timers.remove(&(at, gid, id));
+                self.timers.remove(&(at, id, gid));
                 continue;
             };
-            let refresh = self.groups.get(&gid).and_then(|g| {
+            let refresh = self.groups.get(gid as usize).and_then(|g| {
                 let c = g.records.get(pos)?;
-                (c.step < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
+                (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
                     link: g.link,
                     name: g.name.clone(),
                     rtype: c.rtype,
@@ -347,7 +394,7 @@ impl Cache {
         rtype: RecordType,
     ) -> impl Iterator<Item = &'a Cached> + 'a {
         self.gid(link, name)
-            .and_then(|gid| self.groups.get(&gid))
+            .and_then(|gid| self.groups.get(gid as usize))
             .into_iter()
             .flat_map(|g| g.records.iter())
             .filter(move |c| c.rtype == rtype)
@@ -362,8 +409,11 @@ impl Cache {
         name: &Name,
         qtype: RecordType,
     ) -> Vec<Record> {
+        let now = self.base.map_or(0, |base| {
+            u64::try_from(now.saturating_duration_since(base).as_micros()).unwrap_or(u64::MAX)
+        });
         self.gid(link, name)
-            .and_then(|gid| self.groups.get(&gid))
+            .and_then(|gid| self.groups.get(gid as usize))
             .into_iter()
             .flat_map(|g| g.records.iter().map(move |c| (g, c)))
             .filter(|(_, c)| qtype == RecordType::ANY || c.rtype == qtype)
@@ -375,69 +425,144 @@ impl Cache {
             .collect()
     }
 
-    fn gid(&self, link: Link, name: &Name) -> Option<u64> {
-        self.index.get(&link)?.get(name).copied()
+    /// The chain a (link, name) belongs to: 32 bits of a keyed hash (chains absorb collisions).
+    fn hash(&self, link: Link, name: &Name) -> u32 {
+        self.hasher.hash_one((link, name)) as u32
     }
 
-    fn fresh_id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
+    fn gid(&self, link: Link, name: &Name) -> Option<u32> {
+        let mut gid = *self.index.get(&self.hash(link, name))?;
+        while let Some(g) = self.groups.get(gid as usize) {
+            if g.link == link && g.name == *name {
+                return Some(gid);
+            }
+            gid = g.next;
+        }
+        None
     }
 
-    fn position(&self, gid: u64, id: u64) -> Option<usize> {
+    fn new_group(&mut self, link: Link, name: &Name) -> u32 {
+        let h = self.hash(link, name);
+        let head = self.index.get(&h).copied().unwrap_or(NONE);
+        let group = Group {
+            link,
+            next: head,
+            name: name.clone(),
+            records: Vec::new(),
+        };
+        let gid = match self.free.pop() {
+            Some(gid) => {
+                if let Some(slot) = self.groups.get_mut(gid as usize) {
+                    *slot = group;
+                }
+                gid
+            }
+            None => {
+                self.groups.push(group);
+                u32::try_from(self.groups.len() - 1).unwrap_or(NONE)
+            }
+        };
+        self.index.insert(h, gid);
+        gid
+    }
+
+    /// Unlinks an emptied group from its chain and frees its slot.
+    fn drop_group(&mut self, gid: u32) {
+        let Some(g) = self.groups.get(gid as usize) else {
+            return;
+        };
+        let (h, next) = (self.hash(g.link, &g.name), g.next);
+        if self.index.get(&h) == Some(&gid) {
+            if next == NONE {
+                self.index.remove(&h);
+            } else {
+                self.index.insert(h, next);
+            }
+        } else {
+            let mut at = self.index.get(&h).copied().unwrap_or(NONE);
+            while let Some(g) = self.groups.get_mut(at as usize) {
+                if g.next == gid {
+                    g.next = next;
+                    break;
+                }
+                at = g.next;
+            }
+        }
+        if let Some(g) = self.groups.get_mut(gid as usize) {
+            g.next = NONE;
+            g.name = Name::root();
+            g.records = Vec::new();
+        }
+        self.free.push(gid);
+        if self.free.len() > 64 && self.free.len() * 2 > self.groups.len() {
+            self.trim_slab();
+        }
+    }
+
+    /// Gives back the free slots at the end of the slab.
+    fn trim_slab(&mut self) {
+        while self.groups.last().is_some_and(|g| g.records.is_empty()) {
+            self.groups.pop();
+        }
+        let len = self.groups.len();
+        self.free.retain(|&gid| (gid as usize) < len);
+        self.groups.shrink_to(len + len / 8);
+        self.free.shrink_to(self.free.len() * 2);
+    }
+
+    fn position(&self, gid: u32, id: u32) -> Option<usize> {
         self.groups
-            .get(&gid)?
+            .get(gid as usize)?
             .records
             .iter()
             .position(|c| c.id == id)
     }
 
-    /// Applies `f` to a record, keeping the age index in step.
-    fn update(&mut self, gid: u64, pos: usize, f: impl FnOnce(&mut Cached)) {
-        let Some(c) = self
+    /// Applies `f` to a record.
+    fn update(&mut self, gid: u32, pos: usize, f: impl FnOnce(&mut Cached)) {
+        if let Some(c) = self
             .groups
-            .get_mut(&gid)
+            .get_mut(gid as usize)
             .and_then(|g| g.records.get_mut(pos))
-        else {
-            return;
-        };
-        self.age.remove(&(c.received, c.id, gid));
-        f(c);
-        self.age.insert((c.received, c.id, gid));
+        {
+            f(c);
+        }
     }
 
     /// Sets the record's deadline: its next refresh point, or its expiry.
     /// `jitter` is in hundredths of a percent of the TTL (0..=200).
-    fn reschedule(&mut self, gid: u64, pos: usize, jitter: u64) {
+    fn reschedule(&mut self, gid: u32, pos: usize, jitter: u64) {
         let Some(c) = self
             .groups
-            .get_mut(&gid)
+            .get_mut(gid as usize)
             .and_then(|g| g.records.get_mut(pos))
         else {
             return;
         };
-        self.timers.remove(&(c.due, gid, c.id));
-        c.due = match REFRESH_AT.get(c.step) {
+        self.timers.remove(&(c.due(), c.id, gid));
+        c.due_ms = match REFRESH_AT.get(usize::from(c.step)) {
             Some(&at) if !c.doomed => {
                 let hundredths = at + jitter.min(200);
                 let ms = u64::from(c.ttl) * 1000 * hundredths / 10_000;
-                (c.received + Duration::from_millis(ms)).min(c.expires)
+                u32::try_from(ms).unwrap_or(u32::MAX).min(c.expires_ms)
             }
-            _ => c.expires,
+            _ => c.expires_ms,
         };
-        self.timers.insert((c.due, gid, c.id));
+        self.timers.insert((c.due(), c.id, gid));
     }
 
-    fn doom(&mut self, now: Instant, gid: u64, pos: usize) {
+    fn doom(&mut self, now: u64, gid: u32, pos: usize) {
         self.update(gid, pos, |c| {
-            c.expires = c.expires.min(now + LINGER);
+            // Rounded down to the millisecond: never later than a second from now.
+            let linger = (now + LINGER).saturating_sub(c.received) / 1000;
+            c.expires_ms = c.expires_ms.min(u32::try_from(linger).unwrap_or(u32::MAX));
             c.doomed = true;
         });
         self.reschedule(gid, pos, 0);
     }
 
-    fn evict_in_group(&mut self, gid: u64) {
-        let victim = self.groups.get(&gid).and_then(|g| {
+    fn evict_in_group(&mut self, gid: u32) {
+        let victim = self.groups.get(gid as usize).and_then(|g| {
             (0..g.records.len()).min_by_key(|&i| g.records.get(i).map(|c| (c.received, c.id)))
         });
         if let Some(pos) = victim {
@@ -446,44 +571,73 @@ impl Cache {
     }
 
     fn evict_oldest(&mut self) -> bool {
-        let Some(&(_, id, gid)) = self.age.first() else {
-            return false;
-        };
-        match self.position(gid, id) {
-            Some(pos) => self.remove(gid, pos),
-            None => {
-                self.age.pop_first();
+        loop {
+            let Some((received, id, gid)) = self.victims.pop() else {
+                if self.len == 0 {
+                    return false;
+                }
+                self.scan_victims();
+                continue;
+            };
+            let pos = self.position(gid, id).filter(|&pos| {
+                self.groups
+                    .get(gid as usize)
+                    .and_then(|g| g.records.get(pos))
+                    .is_some_and(|c| c.received == received)
+            });
+            if let Some(pos) = pos {
+                self.remove(gid, pos);
+                return true;
             }
         }
-        true
     }
 
-    fn remove(&mut self, gid: u64, pos: usize) {
+    /// Refills `victims` with the oldest sixteenth of the records (at least one).
+    fn scan_victims(&mut self) {
+        let mut all: Vec<(u64, u32, u32)> = self
+            .groups
+            .iter()
+            .zip(0u32..)
+            .flat_map(|(g, gid)| g.records.iter().map(move |c| (c.received, c.id, gid)))
+            .collect();
+        let n = (all.len() / 16).max(1).min(all.len());
+        if all.len() > n {
+            all.select_nth_unstable(n - 1);
+        }
+        all.truncate(n);
+        all.sort_unstable_by(|a, b| b.cmp(a));
+        self.victims = all;
+    }
+
+    fn remove(&mut self, gid: u32, pos: usize) {
         self.record_change(ChangeKind::Removed, gid, pos);
-        let Some(group) = self.groups.get_mut(&gid) else {
+        let Some(group) = self.groups.get_mut(gid as usize) else {
             return;
         };
         if pos >= group.records.len() {
             return;
         }
         let c = group.records.swap_remove(pos);
-        self.timers.remove(&(c.due, gid, c.id));
-        self.age.remove(&(c.received, c.id, gid));
+        let empty = group.records.is_empty();
+        if group.records.capacity() > 2 * group.records.len() + 4 {
+            group
+                .records
+                .shrink_to(group.records.len() + group.records.len() / 4);
+        }
+        self.timers.remove(&(c.due(), c.id, gid));
         self.len -= 1;
-        self.bytes -= c.size;
-        if group.records.is_empty() {
-            if let Some(names) = self.index.get_mut(&group.link) {
-                names.remove(&group.name);
-                if names.is_empty() {
-                    self.index.remove(&group.link);
-                }
-            }
-            self.groups.remove(&gid);
+        let size = self
+            .groups
+            .get(gid as usize)
+            .map_or(0, |g| record_size(&g.name, &c.rdata));
+        self.bytes = self.bytes.saturating_sub(size);
+        if empty {
+            self.drop_group(gid);
         }
     }
 
-    fn record_change(&mut self, kind: ChangeKind, gid: u64, pos: usize) {
-        let Some(g) = self.groups.get(&gid) else {
+    fn record_change(&mut self, kind: ChangeKind, gid: u32, pos: usize) {
+        let Some(g) = self.groups.get(gid as usize) else {
             return;
         };
         let Some(c) = g.records.get(pos) else {
@@ -497,6 +651,11 @@ impl Cache {
             rdata: c.rdata.clone(),
         });
     }
+}
+
+/// Bytes charged for one record.
+fn record_size(name: &Name, rdata: &RData) -> usize {
+    RECORD_OVERHEAD + name.wire_len() + rdata_len(rdata)
 }
 
 /// Same type, same data (the class is always IN here; the owner is the group's).

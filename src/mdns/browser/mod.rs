@@ -367,10 +367,14 @@ impl Browser {
 
     /// Every instance currently resolved.
     pub fn services(&self) -> Vec<ServiceInstance> {
+        let links: Vec<Link> = self.links.keys().copied().collect();
         let mut out: Vec<ServiceInstance> = self
             .instances
             .iter()
-            .filter_map(|(_, t)| t.reported.clone())
+            .filter(|(_, t)| t.resolved())
+            .filter_map(|((name, scope), t)| {
+                Assembly::read(&self.cache, &links, name, *scope).instance(name, &t.ty, *scope)
+            })
             .collect();
         out.sort_by(|a, b| {
             (&a.service_type, &a.instance, a.scope).cmp(&(&b.service_type, &b.instance, b.scope))

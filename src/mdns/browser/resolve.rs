@@ -10,8 +10,12 @@
 //! [`CacheLimits::max_instances`](super::CacheLimits) are tracked; a new one displaces the
 //! oldest never-resolved one, or is ignored.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
+use std::num::NonZeroU64;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use koi_wire::dns::{Name, RData, RecordType};
@@ -28,17 +32,45 @@ const MAX_TRIES: u8 = 4;
 /// An instance name on one interface.
 pub(crate) type Key = (Name, u32);
 
-/// What the browser knows about one instance.
+/// What the browser knows about one instance. What was reported is not kept, only its
+/// fingerprint: the cache still holds it (the browser settles after every change), so
+/// [`Assembly::read`] rebuilds it when asked.
 #[derive(Clone, Debug)]
 pub(crate) struct Tracked {
-    pub(crate) ty: ServiceType,
-    since: Instant,
-    /// The SRV target last seen, to notice its address records changing.
-    pub(crate) target: Option<Name>,
-    pub(crate) reported: Option<ServiceInstance>,
+    /// Shared by every instance of the type.
+    pub(crate) ty: Arc<ServiceType>,
+    /// The fingerprint of the SRV target last seen ([`name_print`]; 0: none), to notice its
+    /// address records changing. A collision only costs a spare re-assembly or refresh.
+    pub(crate) target: u64,
     /// When to ask for missing pieces next.
-    retry: Option<Instant>,
+    retry: Option<Stamp>,
+    /// Tracking order (older first).
+    since: u64,
+    /// The fingerprint of what was last reported; 0: nothing (not resolved).
+    reported: u64,
     tries: u8,
+}
+
+impl Tracked {
+    /// Whether it is currently reported as resolved.
+    pub(crate) fn resolved(&self) -> bool {
+        self.reported != 0
+    }
+}
+
+/// A non-zero fingerprint of a name (ASCII case ignored).
+pub(crate) fn name_print(name: &Name) -> u64 {
+    let mut h = DefaultHasher::new();
+    name.hash(&mut h);
+    h.finish() | 1
+}
+
+/// A non-zero fingerprint of a reported instance.
+pub(crate) fn fingerprint(s: &ServiceInstance) -> u64 {
+    let mut h = DefaultHasher::new();
+    (&s.instance, &s.service_type, &s.host, s.port).hash(&mut h);
+    (&s.addrs, &s.txt, s.scope).hash(&mut h);
+    h.finish() | 1
 }
 
 /// The pieces of one instance found in the cache.
@@ -149,10 +181,31 @@ fn live_first<'a>(
     }
 }
 
+/// An instant as microseconds after a base instant, plus one (so that `Option` is free).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp(NonZeroU64);
+
+impl Stamp {
+    fn of(base: Instant, at: Instant) -> Stamp {
+        let us = at.saturating_duration_since(base).as_micros();
+        let us = u64::try_from(us).unwrap_or(u64::MAX - 1);
+        Stamp(NonZeroU64::MIN.saturating_add(us))
+    }
+
+    fn at(self, base: Instant) -> Instant {
+        base + Duration::from_micros(self.0.get() - 1)
+    }
+}
+
 /// The tracked instances.
 pub(crate) struct Instances {
     map: HashMap<Key, Tracked>,
+    /// One shared copy of each tracked type.
+    types: Vec<Arc<ServiceType>>,
+    seq: u64,
     cap: usize,
+    /// The instant the retry stamps count from.
+    base: Option<Instant>,
     /// No retry is due before this (a lower bound; a stale one only causes a spare wake-up).
     next_retry: Option<Instant>,
 }
@@ -161,7 +214,10 @@ impl Instances {
     pub(crate) fn new(cap: usize) -> Instances {
         Instances {
             map: HashMap::new(),
+            types: Vec::new(),
+            seq: 0,
             cap,
+            base: None,
             next_retry: None,
         }
     }
@@ -195,25 +251,39 @@ impl Instances {
         if self.map.len() >= self.cap && !self.displace_unresolved() {
             return false;
         }
+        let _ = now;
+        let ty = self.intern(ty);
+        self.seq += 1;
         let t = Tracked {
-            ty: ty.clone(),
-            since: now,
-            target: None,
-            reported: None,
+            ty,
+            target: 0,
             retry: None,
+            since: self.seq,
+            reported: 0,
             tries: 0,
         };
         self.map.insert(key, t);
         true
     }
 
+    /// The shared copy of `ty`; unused copies are dropped on the way.
+    fn intern(&mut self, ty: &ServiceType) -> Arc<ServiceType> {
+        if let Some(t) = self.types.iter().find(|t| ***t == *ty) {
+            return Arc::clone(t);
+        }
+        self.types.retain(|t| Arc::strong_count(t) > 1);
+        let t = Arc::new(ty.clone());
+        self.types.push(Arc::clone(&t));
+        t
+    }
+
     /// Drops the oldest never-resolved sixteenth of the table (at least one) so that a flood
     /// of unresolvable names costs one scan per many insertions; false if all are resolved.
     fn displace_unresolved(&mut self) -> bool {
-        let mut idle: Vec<(Instant, &Key)> = self
+        let mut idle: Vec<(u64, &Key)> = self
             .map
             .iter()
-            .filter(|(_, t)| t.reported.is_none())
+            .filter(|(_, t)| !t.resolved())
             .map(|(k, t)| (t.since, k))
             .collect();
         let n = (self.cap / 16).clamp(1, idle.len().max(1));
@@ -234,17 +304,21 @@ impl Instances {
         }
     }
 
-    /// Stores what was assembled and what was reported; returns the previous report.
+    /// Stores what was assembled and the fingerprint of what was reported (0: nothing);
+    /// returns the previous fingerprint.
     pub(crate) fn settle(
         &mut self,
         now: Instant,
         prng: &mut Prng,
         key: &Key,
-        target: Option<Name>,
-        report: Option<ServiceInstance>,
+        target: u64,
+        report: u64,
         complete: bool,
-    ) -> Option<ServiceInstance> {
-        let t = self.map.get_mut(key)?;
+    ) -> u64 {
+        let base = *self.base.get_or_insert(now);
+        let Some(t) = self.map.get_mut(key) else {
+            return 0;
+        };
         if t.target != target {
             // A new SRV target: its addresses are worth asking for at once.
             t.retry = None;
@@ -256,7 +330,7 @@ impl Instances {
             t.tries = 0;
         } else if t.retry.is_none() && t.tries < MAX_TRIES {
             let at = now + Duration::from_millis(prng.range(20, 120));
-            t.retry = Some(at);
+            t.retry = Some(Stamp::of(base, at));
             self.next_retry = Some(self.next_retry.map_or(at, |n| n.min(at)));
         }
         std::mem::replace(&mut t.reported, report)
@@ -267,18 +341,19 @@ impl Instances {
         if self.next_retry.is_none_or(|n| n > now) {
             return Vec::new();
         }
+        let base = *self.base.get_or_insert(now);
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
         for (key, t) in &mut self.map {
-            if let Some(at) = t.retry {
+            if let Some(at) = t.retry.map(|s| s.at(base)) {
                 if at <= now {
                     due.push(key.clone());
                     t.tries += 1;
                     t.retry = (t.tries < MAX_TRIES)
-                        .then(|| now + Duration::from_secs(1 << (t.tries - 1)));
+                        .then(|| Stamp::of(base, now + Duration::from_secs(1 << (t.tries - 1))));
                 }
             }
-            if let Some(at) = t.retry {
+            if let Some(at) = t.retry.map(|s| s.at(base)) {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }

@@ -607,3 +607,22 @@ fn a_vanished_link_takes_its_records_and_instances() {
     let lost = |e: &BrowseEvent| matches!(e, BrowseEvent::HostLost { link, .. } if *link == V4);
     assert!(s.events.iter().any(|(_, e)| lost(e)));
 }
+
+#[test]
+fn a_thousand_instances_of_one_type_all_resolve() {
+    let mut s = Sim::new(31, CacheLimits::default());
+    s.b.browse(s.t0, http());
+    for chunk in 0..100u64 {
+        let mut records = Vec::new();
+        for i in chunk * 10..chunk * 10 + 10 {
+            let inst = format!("i{i}._http._tcp.local");
+            let host = format!("h{i}.local");
+            records.push(ptr("_http._tcp.local", &inst, 4500));
+            records.push(srv(&inst, 80, &host, 4500));
+            records.push(a(&host, PEER, 120));
+        }
+        s.deliver(chunk, V4, &response(records));
+    }
+    s.run_until(2000);
+    assert_eq!(s.b.services().len(), 1000);
+}

@@ -6,15 +6,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use koi_wire::dns::{Name, RData, RecordType};
 
 use super::cache::{ChangeKind, Refresh};
 use super::query::Target;
-use super::resolve::{Assembly, Key};
+use super::resolve::{fingerprint, name_print, Assembly, Key};
 use super::{BrowseEvent, Browser, Want};
-use crate::mdns::{Link, ServiceInstance, ServiceType};
+use crate::mdns::{Link, ServiceType};
 
 impl Browser {
     /// Starts querying `ty` and picks up the instances already cached.
@@ -65,21 +66,24 @@ impl Browser {
         let keys: Vec<Key> = self
             .instances
             .iter()
-            .filter(|(_, t)| &t.ty == ty)
+            .filter(|(_, t)| *t.ty == *ty)
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
-            if let Some(prev) = self.instances.remove(&key).and_then(|t| t.reported) {
-                self.push_removed(prev);
+            if let Some(t) = self.instances.remove(&key).filter(|t| t.resolved()) {
+                self.push_removed(&key, &t.ty);
             }
         }
     }
 
-    pub(super) fn push_removed(&mut self, prev: ServiceInstance) {
+    pub(super) fn push_removed(&mut self, key: &Key, ty: &ServiceType) {
+        let Some(label) = key.0.first_label() else {
+            return;
+        };
         self.push_event(BrowseEvent::Removed {
-            instance: prev.instance,
-            service_type: prev.service_type,
-            scope: prev.scope,
+            instance: String::from_utf8_lossy(label).into_owned(),
+            service_type: ty.clone(),
+            scope: key.1,
         });
     }
 
@@ -93,7 +97,7 @@ impl Browser {
         let services = Target::AllTypes.name();
         let mut dirty: Vec<Key> = Vec::new();
         let mut dirty_set: HashSet<Key> = HashSet::new();
-        let mut hosts: HashMap<Name, Vec<u32>> = HashMap::new();
+        let mut hosts: HashMap<u64, Vec<u32>> = HashMap::new();
         let mut lost: Vec<(Name, Link)> = Vec::new();
         let mut mark = |key: Key| {
             if dirty_set.insert(key.clone()) {
@@ -139,14 +143,14 @@ impl Browser {
                     if ch.kind == ChangeKind::Removed {
                         lost.push((ch.name.clone(), ch.link));
                     }
-                    hosts.entry(ch.name).or_default().push(scope);
+                    hosts.entry(name_print(&ch.name)).or_default().push(scope);
                 }
                 _ => {}
             }
         }
         if !hosts.is_empty() {
             for (key, t) in self.instances.iter() {
-                let hit = t.target.as_ref().and_then(|n| hosts.get(n));
+                let hit = hosts.get(&t.target);
                 if hit.is_some_and(|scopes| scopes.contains(&key.1)) {
                     mark(key.clone());
                 }
@@ -168,32 +172,33 @@ impl Browser {
 
     /// Re-assembles one tracked instance from the cache and reports what changed.
     pub(super) fn reassess(&mut self, now: Instant, links: &[Link], key: Key) {
-        let Some(ty) = self.instances.get(&key).map(|t| t.ty.clone()) else {
+        let Some(ty) = self.instances.get(&key).map(|t| Arc::clone(&t.ty)) else {
             return;
         };
         let a = Assembly::read(&self.cache, links, &key.0, key.1);
         if !a.ptr {
-            if let Some(prev) = self.instances.remove(&key).and_then(|t| t.reported) {
-                self.push_removed(prev);
+            if self.instances.remove(&key).is_some_and(|t| t.resolved()) {
+                self.push_removed(&key, &ty);
             }
             return;
         }
         let report = a.instance(&key.0, &ty, key.1);
         let complete = report.is_some() && a.missing(&key.0).is_empty();
-        let target = a.srv.as_ref().map(|(_, t)| t.clone());
-        let prev =
-            self.instances
-                .settle(now, &mut self.prng, &key, target, report.clone(), complete);
+        let target = a.srv.as_ref().map_or(0, |(_, t)| name_print(t));
+        let print = report.as_ref().map_or(0, fingerprint);
+        let prev = self
+            .instances
+            .settle(now, &mut self.prng, &key, target, print, complete);
         match (prev, report) {
-            (None, Some(r)) => self.push_event(BrowseEvent::Found(r)),
-            (Some(p), Some(r)) if p != r => self.push_event(BrowseEvent::Updated(r)),
-            (Some(p), None) => self.push_removed(p),
+            (0, Some(r)) => self.push_event(BrowseEvent::Found(r)),
+            (p, Some(r)) if p != print => self.push_event(BrowseEvent::Updated(r)),
+            (p, None) if p != 0 => self.push_removed(&key, &ty),
             _ => {}
         }
     }
 
     /// Whether a record whose refresh point came due is still of interest (RFC 6762 §5.2).
-    pub(super) fn worth_refreshing(&self, r: &Refresh, targets: &HashMap<Name, Vec<u32>>) -> bool {
+    pub(super) fn worth_refreshing(&self, r: &Refresh, targets: &HashMap<u64, Vec<u32>>) -> bool {
         match r.rtype {
             RecordType::PTR if Target::AllTypes.name().as_ref() == Some(&r.name) => self.all > 0,
             RecordType::PTR => type_of(&r.name).is_some_and(|t| self.wanted.contains_key(&t)),
@@ -202,18 +207,18 @@ impl Browser {
                 .get(&(r.name.clone(), r.link.ifindex))
                 .is_some(),
             RecordType::A | RecordType::AAAA => targets
-                .get(&r.name)
+                .get(&name_print(&r.name))
                 .is_some_and(|scopes| scopes.contains(&r.link.ifindex)),
             _ => false,
         }
     }
 
-    /// SRV targets of tracked instances, with their interfaces.
-    pub(super) fn targets_by_name(&self) -> HashMap<Name, Vec<u32>> {
-        let mut map: HashMap<Name, Vec<u32>> = HashMap::new();
+    /// SRV targets of tracked instances (by [`name_print`]), with their interfaces.
+    pub(super) fn targets_by_name(&self) -> HashMap<u64, Vec<u32>> {
+        let mut map: HashMap<u64, Vec<u32>> = HashMap::new();
         for ((_, scope), t) in self.instances.iter() {
-            if let Some(target) = &t.target {
-                map.entry(target.clone()).or_default().push(*scope);
+            if t.target != 0 {
+                map.entry(t.target).or_default().push(*scope);
             }
         }
         map
