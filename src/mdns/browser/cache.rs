@@ -193,6 +193,12 @@ impl Cache {
         self.len
     }
 
+    /// Pending refresh points and expiries: one per record.
+    #[cfg(test)]
+    pub(crate) fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+
     /// Approximate bytes held.
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
@@ -228,6 +234,10 @@ impl Cache {
             Some((gid, pos))
         });
         if let Some((gid, pos)) = existing {
+            // Its timer is keyed by the old receipt time: take it out before that changes, or
+            // it would fire later as a stray refresh point (each one used up a refresh step,
+            // so a record heard five times was dropped at 80 % of its TTL) and pile up.
+            self.unschedule(gid, pos);
             self.update(gid, pos, |c| {
                 c.ttl = ttl;
                 c.received = now;
@@ -549,6 +559,18 @@ impl Cache {
             _ => c.expires_ms,
         };
         self.timers.insert((c.due(), c.id, gid));
+    }
+
+    /// Takes the record's pending refresh point or expiry out of `timers`.
+    fn unschedule(&mut self, gid: u32, pos: usize) {
+        let key = self
+            .groups
+            .get(gid as usize)
+            .and_then(|g| g.records.get(pos))
+            .map(|c| (c.due(), c.id, gid));
+        if let Some(key) = key {
+            self.timers.remove(&key);
+        }
     }
 
     fn doom(&mut self, now: u64, gid: u32, pos: usize) {

@@ -387,6 +387,36 @@ fn ttl_expiry_removes_service() {
 }
 
 #[test]
+fn records_heard_again_live_a_full_ttl_from_the_last_copy() {
+    // Announcements and answers to other hosts' queries repeat every record; each copy
+    // restarts its TTL and its refresh points (RFC 6762 §5.2, §10).
+    let mut s = Sim::new(19, CacheLimits::default());
+    s.b.browse(s.t0, http());
+    for ms in [0, 1000, 2000, 3000, 4000, 5000] {
+        s.deliver(ms, V4, &response(web(120)));
+    }
+    assert_eq!(
+        s.b.cache.timer_count(),
+        s.b.cache_len(),
+        "one timer per record"
+    );
+    s.run_until(5000 + 119_999);
+    assert_eq!(removed_at(&s), None);
+    let asked = s.asked("web._http._tcp.local", RecordType::SRV);
+    assert_eq!(
+        asked.len(),
+        4,
+        "refreshed at 80-95 % after the last copy: {asked:?}"
+    );
+    assert!(
+        asked[0] >= Duration::from_millis(5000 + 96_000),
+        "{asked:?}"
+    );
+    s.run_until(5000 + 120_000);
+    assert_eq!(removed_at(&s), Some(Duration::from_secs(125)));
+}
+
+#[test]
 fn refresh_queries_at_80_percent() {
     let mut s = Sim::new(17, CacheLimits::default());
     s.b.browse(s.t0, http());

@@ -6,7 +6,8 @@
 //! reflector, never count). While probing any such type counts; once live only the types we
 //! publish there (A/AAAA, SRV/TXT). Probing loses the name (`grafana` → `grafana (2)`,
 //! `stone-05` → `stone-05-2`); a live name goes back to probing on that link. Fifteen
-//! conflicts within ten seconds slow every further probe start to five seconds.
+//! conflicts within ten seconds slow every further probe start to five seconds. Reverse-mapping
+//! names are not ours to defend: another responder claiming one makes us stop publishing it.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -95,6 +96,34 @@ impl Responder {
         for owner in hits {
             self.conflict(now, li, owner);
         }
+    }
+
+    /// Another responder on link `li` claims one of our reverse-mapping names for a different
+    /// host, in a probe or an answer: typically a second mDNS stack on this host (avahi,
+    /// systemd-resolved) naming the same address after its own host name. We stop publishing
+    /// that PTR there instead of answering its probes with ours, which would make it rename its
+    /// host every second with no end (a reverse name has nothing to be renamed to).
+    pub(super) fn yield_reverse_names(&mut self, li: usize, msg: &Message) {
+        let claims =
+            |r: &&Record| r.rtype == RecordType::PTR && r.ttl > 0 && r.class() == Class::IN;
+        if !msg.records().any(|r| claims(&r)) {
+            return;
+        }
+        let claimed: Vec<Record> = self
+            .owner_records(Owner::Host, li)
+            .into_iter()
+            .filter(|o| o.rtype == RecordType::PTR)
+            .filter(|o| {
+                msg.records()
+                    .filter(claims)
+                    .any(|r| r.name == o.name && !records::same_rr(o, r))
+            })
+            .collect();
+        let Some(link) = self.links.get_mut(li) else {
+            return;
+        };
+        super::answer::forget(link, &claimed);
+        link.yielded.extend(claimed.into_iter().map(|r| r.name));
     }
 
     /// The owner of unique name `name` (a custom SRV target host has none).

@@ -20,6 +20,10 @@
 //! belong to its own `host` (proxy registrations); with no host of its own (ours) they are
 //! ignored, since our host's addresses are each link's own.
 //!
+//! Reverse-mapping PTRs are published but never probed or defended: another responder on the
+//! link claiming one (a second mDNS stack on this host, such as avahi, names our address
+//! after its own host) makes us stop publishing it there, so neither side ever renames.
+//!
 //! Not supported: subtypes (`_sub`), probing or defending reverse-mapping names and a spec's
 //! custom host name (published, never renamed), the other-family additionals of §6.2, and
 //! §7.2 multi-packet known answers beyond delaying TC queries 400–500 ms and letting
@@ -71,6 +75,9 @@ struct LinkState {
     replies: Vec<answer::Reply>,
     /// When `last_multicast` is next pruned of entries too old to matter.
     next_prune: Instant,
+    /// Our reverse-mapping names that another responder claims here; no longer published
+    /// here (at most one per address of the link, see [`Responder::yield_reverse_names`]).
+    yielded: Vec<Name>,
 }
 
 /// Our host name and its phase per link.
@@ -156,6 +163,9 @@ impl Responder {
         // §18.3, §18.11: other opcodes and non-zero RCODEs are silently ignored.
         if msg.header.opcode() != Opcode::QUERY || msg.header.rcode() != Rcode::NOERROR {
             return;
+        }
+        if !rx.is_legacy() {
+            self.yield_reverse_names(li, msg);
         }
         if msg.header.qr() {
             self.handle_response(now, li, rx, msg);

@@ -3,7 +3,7 @@
 //! Owners are the host and each service; a service is found by its [`ServiceKey`], never by
 //! position, so withdrawals cannot make a stale index point at another service.
 
-use koi_wire::dns::{Name, Record};
+use koi_wire::dns::{Name, Record, RecordType};
 
 use super::{records, Owner, Phase, Responder, Service, ServiceKey};
 use crate::mdns::Link;
@@ -67,7 +67,9 @@ impl Responder {
         match owner {
             Owner::Host => {
                 let families = self.families(link.info.link.ifindex);
-                records::host_records(&self.host.fqdn, &link.info, families)
+                let mut recs = records::host_records(&self.host.fqdn, &link.info, families);
+                recs.retain(|r| !(r.rtype == RecordType::PTR && link.yielded.contains(&r.name)));
+                recs
             }
             Owner::Service(key) => match self.service(key) {
                 Some(s) => records::service_records(&s.names, &s.spec, &self.host.fqdn, &link.info),

@@ -46,6 +46,7 @@ impl Responder {
                         pending: Vec::new(),
                         replies: Vec::new(),
                         next_prune: now,
+                        yielded: Vec::new(),
                     });
                     let li = self.links.len() - 1;
                     for owner in self.owners() {
@@ -73,6 +74,8 @@ impl Responder {
             .collect();
         if let Some(link) = self.links.get_mut(li) {
             link.info = info.clone();
+            let reverse: Vec<_> = info.ips().filter_map(records::reverse_name).collect();
+            link.yielded.retain(|n| reverse.contains(n));
         }
         for (owner, old) in before {
             let new = self.owner_records(owner, li);

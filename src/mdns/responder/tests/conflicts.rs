@@ -167,3 +167,53 @@ fn own_probe_from_another_interface_is_not_a_rival() {
     sim.advance(Duration::from_millis(900));
     assert_eq!(probes_for(&sim.sent, L4, "stone-05.local").len(), 1);
 }
+
+#[test]
+fn another_responder_claiming_our_reverse_name_gets_it_and_nobody_renames() {
+    // avahi on this very host: our address, its own host name, probing the reverse name.
+    let rev = "5.0.0.10.in-addr.arpa";
+    let mut sim = Sim::settled();
+    sim.ask(vec![question(rev, RecordType::PTR, false)], vec![]);
+    sim.advance(ms(200));
+    assert!(sim.take().iter().any(|s| s.answers(rev, RecordType::PTR)));
+    sim.advance(Duration::from_secs(2));
+    let mut probe = query(vec![question(rev, RecordType::ANY, false)], vec![]);
+    probe.authorities = vec![rr(rev, 120, RData::Ptr(name("avahi-h3.local")))];
+    sim.deliver(L4, "10.0.0.5:5353", "224.0.0.251", &probe);
+    sim.advance(Duration::from_secs(2));
+    let sent = sim.take();
+    assert!(
+        !sent.iter().any(|s| s.answers(rev, RecordType::PTR)),
+        "answered the other responder's probe: {sent:?}"
+    );
+    // It stays given up on that link; everything else is still answered, nothing renamed.
+    let questions = vec![
+        question(rev, RecordType::PTR, false),
+        question("stone-05.local", RecordType::A, false),
+    ];
+    sim.ask(questions, vec![]);
+    sim.advance(ms(200));
+    let sent = sim.take();
+    assert!(sent
+        .iter()
+        .any(|s| s.answers("stone-05.local", RecordType::A)));
+    assert!(!sent.iter().any(|s| s.answers(rev, RecordType::PTR)));
+    assert_eq!(sim.r.host_name(), "stone-05");
+    assert!(!sim.events.iter().any(|e| matches!(
+        e,
+        ResponderEvent::Renamed { .. } | ResponderEvent::HostRenamed { .. }
+    )));
+}
+
+#[test]
+fn our_own_probe_does_not_give_up_our_reverse_name() {
+    let rev = "5.0.0.10.in-addr.arpa";
+    let mut sim = Sim::settled();
+    let mut probe = query(vec![question(rev, RecordType::ANY, false)], vec![]);
+    probe.authorities = vec![rr(rev, 120, RData::Ptr(name("stone-05.local")))];
+    sim.deliver(L4, "10.0.0.5:5353", "224.0.0.251", &probe);
+    sim.advance(Duration::from_secs(2));
+    sim.ask(vec![question(rev, RecordType::PTR, false)], vec![]);
+    sim.advance(ms(200));
+    assert!(sim.take().iter().any(|s| s.answers(rev, RecordType::PTR)));
+}
