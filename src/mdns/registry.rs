@@ -12,9 +12,18 @@
 //! channel of [`SUBSCRIBER_BUFFER`] events; one that falls that far behind is dropped (its
 //! receiver closes once drained), so a slow reader never grows memory. It never reads a clock
 //! (callers pass `wall`) and never blocks.
+//!
+//! Memory: each service is held once, behind an [`Arc`] that its entry, its per-interface
+//! copies and the events handed to subscribers share. The maps are keyed by a keyed 64-bit
+//! hash of the lowercased name (checked against the stored name on every look-up, so a
+//! collision can only ever evict, never mix two entries up), and the eviction order is found
+//! by a scan when the registry is full instead of being kept in a second index.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use async_channel::{Receiver, Sender, TrySendError};
 
@@ -34,8 +43,9 @@ const MAX_PER_ENTRY: usize = 16;
 /// A discovered service, live or stale.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    /// The service as last resolved (one of its interfaces if it is seen on several).
-    pub service: ServiceInstance,
+    /// The service as last resolved (one of its interfaces if it is seen on several); shared
+    /// with the registry, so cloning an entry is cheap.
+    pub service: Arc<ServiceInstance>,
     /// When it was first resolved.
     pub first_seen: UnixTime,
     /// When it was last found or changed; unchanged when it goes stale.
@@ -83,33 +93,54 @@ pub enum RegistryEvent {
     HostStale(HostEntry),
 }
 
-type Key = (String, ServiceType);
 /// Eviction order: stale before live, then least recently seen, then oldest change.
 type Order = (bool, UnixTime, u64);
 
 #[derive(Debug)]
 struct Slot {
     entry: Entry,
-    /// The instance as seen on each interface it is live on.
-    scopes: Vec<ServiceInstance>,
-    order: Order,
+    /// The instance as seen on each interface it is live on (sharing the entry's copy).
+    scopes: Vec<Arc<ServiceInstance>>,
+    /// When it last moved in the eviction order.
+    seq: u64,
+}
+
+impl Slot {
+    fn order(&self) -> Order {
+        (!self.entry.stale, self.entry.last_seen, self.seq)
+    }
+
+    fn is(&self, instance: &str, ty: &ServiceType) -> bool {
+        let s = &self.entry.service;
+        s.instance.eq_ignore_ascii_case(instance) && s.service_type == *ty
+    }
 }
 
 #[derive(Debug)]
 struct HostSlot {
     entry: HostEntry,
-    links: Vec<(Link, Vec<IpAddr>)>,
-    order: Order,
+    /// The links it is live on, with each one's addresses (sorted, deduplicated); when there
+    /// is only one, its addresses are left empty here: they are the entry's.
+    links: Vec<(Link, Box<[IpAddr]>)>,
+    seq: u64,
+}
+
+impl HostSlot {
+    fn order(&self) -> Order {
+        (!self.entry.stale, self.entry.last_seen, self.seq)
+    }
 }
 
 /// The registry; see the module docs.
 #[derive(Debug)]
 pub struct Registry {
     capacity: usize,
-    services: HashMap<Key, Slot>,
-    order: BTreeMap<Order, Key>,
-    hosts: HashMap<String, HostSlot>,
-    host_order: BTreeMap<Order, String>,
+    /// Keyed by [`Self::service_key`].
+    services: HashMap<u64, Slot>,
+    /// Keyed by [`Self::host_key`].
+    hosts: HashMap<u64, HostSlot>,
+    /// Seeds the name hashes, so no sender can aim for a collision.
+    keys: RandomState,
     subscribers: Vec<Sender<RegistryEvent>>,
     seq: u64,
 }
@@ -120,9 +151,8 @@ impl Registry {
         Registry {
             capacity: capacity.max(1),
             services: HashMap::new(),
-            order: BTreeMap::new(),
             hosts: HashMap::new(),
-            host_order: BTreeMap::new(),
+            keys: RandomState::new(),
             subscribers: Vec::new(),
             seq: 0,
         }
@@ -157,8 +187,11 @@ impl Registry {
 
     /// The entry of `instance` (ASCII case ignored) of type `ty`.
     pub fn get(&self, instance: &str, ty: &ServiceType) -> Option<&Entry> {
-        let key = (instance.to_ascii_lowercase(), ty.clone());
-        self.services.get(&key).map(|s| &s.entry)
+        let key = self.service_key(instance, ty);
+        self.services
+            .get(&key)
+            .filter(|s| s.is(instance, ty))
+            .map(|s| &s.entry)
     }
 
     /// (live, stale) entry counts.
@@ -194,47 +227,87 @@ impl Registry {
             });
     }
 
-    fn next_order(&mut self, live: bool, last_seen: UnixTime) -> Order {
+    fn next_seq(&mut self) -> u64 {
         self.seq += 1;
-        (live, last_seen, self.seq)
+        self.seq
+    }
+
+    /// The map key of a service: a keyed hash of its lowercased instance name and its type.
+    fn service_key(&self, instance: &str, ty: &ServiceType) -> u64 {
+        let mut h = self.keys.build_hasher();
+        for b in instance.bytes() {
+            h.write_u8(b.to_ascii_lowercase());
+        }
+        h.write_u8(0xff);
+        ty.hash(&mut h);
+        h.finish()
+    }
+
+    /// The map key of a host: a keyed hash of its lowercased name.
+    fn host_key(&self, host: &str) -> u64 {
+        let mut h = self.keys.build_hasher();
+        h.write_u8(0xfe);
+        for b in host.bytes() {
+            h.write_u8(b.to_ascii_lowercase());
+        }
+        h.finish()
+    }
+
+    fn evict_service(&mut self, key: u64) {
+        if let Some(slot) = self.services.remove(&key) {
+            let ServiceInstance {
+                instance,
+                service_type,
+                ..
+            } = Arc::unwrap_or_clone(slot.entry.service);
+            self.publish(RegistryEvent::Evicted {
+                instance,
+                service_type,
+            });
+        }
     }
 
     fn seen(&mut self, wall: UnixTime, s: &ServiceInstance) {
-        let key = (s.instance.to_ascii_lowercase(), s.service_type.clone());
-        let order = self.next_order(true, wall);
-        if let Some(slot) = self.services.get_mut(&key) {
-            upsert(&mut slot.scopes, |i| i.scope == s.scope, s.clone());
-            let was_stale = slot.entry.stale;
-            let changed = slot.entry.service != *s;
-            slot.entry.service = s.clone();
-            slot.entry.stale = false;
-            slot.entry.last_seen = wall;
-            self.order.remove(&slot.order);
-            slot.order = order;
-            self.order.insert(order, key);
-            let entry = slot.entry.clone();
-            if was_stale {
-                self.publish(RegistryEvent::Added(entry));
-            } else if changed {
-                self.publish(RegistryEvent::Updated(entry));
+        let key = self.service_key(&s.instance, &s.service_type);
+        let seq = self.next_seq();
+        match self.services.get_mut(&key) {
+            Some(slot) if slot.is(&s.instance, &s.service_type) => {
+                let was_stale = slot.entry.stale;
+                let changed = *slot.entry.service != *s;
+                if changed {
+                    slot.entry.service = Arc::new(s.clone());
+                }
+                let shared = Arc::clone(&slot.entry.service);
+                upsert(&mut slot.scopes, |i| i.scope == s.scope, shared);
+                slot.entry.stale = false;
+                slot.entry.last_seen = wall;
+                slot.seq = seq;
+                let entry = slot.entry.clone();
+                if was_stale {
+                    self.publish(RegistryEvent::Added(entry));
+                } else if changed {
+                    self.publish(RegistryEvent::Updated(entry));
+                }
+                return;
             }
-            return;
+            // A hash collision with another name (practically never: the hash is keyed).
+            Some(_) => self.evict_service(key),
+            None => {}
         }
         while self.services.len() >= self.capacity {
-            let Some((_, victim)) = self.order.pop_first() else {
+            let Some(victim) = self
+                .services
+                .iter()
+                .min_by_key(|(_, slot)| slot.order())
+                .map(|(k, _)| *k)
+            else {
                 break;
             };
-            if let Some(slot) = self.services.remove(&victim) {
-                let (instance, service_type) =
-                    (slot.entry.service.instance, slot.entry.service.service_type);
-                self.publish(RegistryEvent::Evicted {
-                    instance,
-                    service_type,
-                });
-            }
+            self.evict_service(victim);
         }
+        let service = Arc::new(s.clone());
         let entry = Entry {
-            service: s.clone(),
+            service: Arc::clone(&service),
             first_seen: wall,
             last_seen: wall,
             ttl: OTHER_TTL,
@@ -242,17 +315,16 @@ impl Registry {
         };
         let slot = Slot {
             entry: entry.clone(),
-            scopes: vec![s.clone()],
-            order,
+            scopes: vec![service],
+            seq,
         };
-        self.services.insert(key.clone(), slot);
-        self.order.insert(order, key);
+        self.services.insert(key, slot);
         self.publish(RegistryEvent::Added(entry));
     }
 
     fn removed(&mut self, instance: &str, ty: &ServiceType, scope: u32) {
-        let key = (instance.to_ascii_lowercase(), ty.clone());
-        let Some(slot) = self.services.get_mut(&key) else {
+        let key = self.service_key(instance, ty);
+        let Some(slot) = self.services.get_mut(&key).filter(|s| s.is(instance, ty)) else {
             return;
         };
         slot.scopes.retain(|i| i.scope != scope);
@@ -260,17 +332,15 @@ impl Registry {
             return;
         }
         let event = match slot.scopes.first() {
-            Some(other) if *other != slot.entry.service => {
-                slot.entry.service = other.clone();
+            Some(other) if **other != *slot.entry.service => {
+                slot.entry.service = Arc::clone(other);
                 RegistryEvent::Updated(slot.entry.clone())
             }
             Some(_) => return,
             None => {
                 slot.entry.stale = true;
-                self.order.remove(&slot.order);
                 self.seq += 1;
-                slot.order = (false, slot.entry.last_seen, self.seq);
-                self.order.insert(slot.order, key);
+                slot.seq = self.seq;
                 RegistryEvent::Stale(slot.entry.clone())
             }
         };
@@ -278,12 +348,29 @@ impl Registry {
     }
 
     fn host_seen(&mut self, wall: UnixTime, host: &str, addrs: &[IpAddr], link: Link) {
-        let key = host.to_ascii_lowercase();
-        let order = self.next_order(true, wall);
-        let addrs: Vec<IpAddr> = addrs.iter().take(MAX_PER_ENTRY).copied().collect();
-        if !self.hosts.contains_key(&key) {
+        let key = self.host_key(host);
+        let seq = self.next_seq();
+        // Sorted and deduplicated, as their union over all links is.
+        let mut addrs: Vec<IpAddr> = addrs.iter().take(MAX_PER_ENTRY).copied().collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        addrs.shrink_to_fit();
+        let known = self
+            .hosts
+            .get(&key)
+            .map(|h| h.entry.host.eq_ignore_ascii_case(host));
+        if known != Some(true) {
+            // A new host, or (practically never: the hash is keyed) a collision with another.
+            if known == Some(false) {
+                self.hosts.remove(&key);
+            }
             while self.hosts.len() >= self.capacity {
-                let Some((_, victim)) = self.host_order.pop_first() else {
+                let Some(victim) = self
+                    .hosts
+                    .iter()
+                    .min_by_key(|(_, slot)| slot.order())
+                    .map(|(k, _)| *k)
+                else {
                     break;
                 };
                 self.hosts.remove(&victim);
@@ -298,22 +385,38 @@ impl Registry {
             let slot = HostSlot {
                 entry,
                 links: Vec::new(),
-                order,
+                seq,
             };
-            self.hosts.insert(key.clone(), slot);
+            self.hosts.insert(key, slot);
         }
         let Some(slot) = self.hosts.get_mut(&key) else {
             return;
         };
-        upsert(&mut slot.links, |(l, _)| *l == link, (link, addrs));
-        let union = union_of(&slot.links);
+        let union = if slot.links.iter().all(|(l, _)| *l == link) {
+            // The only link: its addresses are the host's, held once (in the entry).
+            slot.links.truncate(1);
+            match slot.links.first_mut() {
+                Some(only) => only.1 = Box::default(),
+                None => {
+                    slot.links.reserve_exact(1);
+                    slot.links.push((link, Box::default()));
+                }
+            }
+            addrs
+        } else {
+            if let [(_, only)] = slot.links.as_mut_slice() {
+                *only = slot.entry.addrs.as_slice().into();
+            }
+            upsert(&mut slot.links, |(l, _)| *l == link, (link, addrs.into()));
+            union_of(&slot.links)
+        };
         let news = slot.entry.stale || union != slot.entry.addrs;
-        slot.entry.addrs = union;
+        if union != slot.entry.addrs {
+            slot.entry.addrs = union;
+        }
         slot.entry.stale = false;
         slot.entry.last_seen = wall;
-        self.host_order.remove(&slot.order);
-        slot.order = order;
-        self.host_order.insert(order, key);
+        slot.seq = seq;
         if news {
             let entry = slot.entry.clone();
             self.publish(RegistryEvent::HostUp(entry));
@@ -321,21 +424,32 @@ impl Registry {
     }
 
     fn host_lost(&mut self, host: &str, link: Link) {
-        let key = host.to_ascii_lowercase();
-        let Some(slot) = self.hosts.get_mut(&key) else {
+        let key = self.host_key(host);
+        let Some(slot) = self
+            .hosts
+            .get_mut(&key)
+            .filter(|h| h.entry.host.eq_ignore_ascii_case(host))
+        else {
             return;
         };
+        let before = slot.links.len();
         slot.links.retain(|(l, _)| *l != link);
-        if slot.entry.stale {
+        if slot.entry.stale || slot.links.len() == before {
             return;
         }
         let event = if slot.links.is_empty() {
             slot.entry.stale = true;
-            self.host_order.remove(&slot.order);
             self.seq += 1;
-            slot.order = (false, slot.entry.last_seen, self.seq);
-            self.host_order.insert(slot.order, key);
+            slot.seq = self.seq;
             RegistryEvent::HostStale(slot.entry.clone())
+        } else if let [(_, only)] = slot.links.as_mut_slice() {
+            // One link left: its addresses become the entry's alone.
+            let union = std::mem::take(only).into_vec();
+            if union == slot.entry.addrs {
+                return;
+            }
+            slot.entry.addrs = union;
+            RegistryEvent::HostUp(slot.entry.clone())
         } else {
             let union = union_of(&slot.links);
             if union == slot.entry.addrs {
@@ -362,15 +476,19 @@ fn upsert<T>(items: &mut Vec<T>, is: impl Fn(&T) -> bool, new: T) {
                 *slot = new;
             }
         }
-        None if items.len() < MAX_PER_ENTRY => items.push(new),
+        None if items.len() < MAX_PER_ENTRY => {
+            items.reserve_exact(1);
+            items.push(new);
+        }
         None => {}
     }
 }
 
-fn union_of(links: &[(Link, Vec<IpAddr>)]) -> Vec<IpAddr> {
+fn union_of(links: &[(Link, Box<[IpAddr]>)]) -> Vec<IpAddr> {
     let mut all: Vec<IpAddr> = links.iter().flat_map(|(_, a)| a.iter().copied()).collect();
     all.sort_unstable();
     all.dedup();
+    all.shrink_to_fit();
     all
 }
 
@@ -528,9 +646,11 @@ mod tests {
             );
         }
         assert_eq!(r.counts(), (DEFAULT_CAPACITY, 0));
-        assert_eq!(r.order.len(), DEFAULT_CAPACITY);
+        assert_eq!(r.services.len(), DEFAULT_CAPACITY);
         assert_eq!(r.hosts().count(), DEFAULT_CAPACITY);
-        assert_eq!(r.host_order.len(), DEFAULT_CAPACITY);
+        assert_eq!(r.hosts.len(), DEFAULT_CAPACITY);
+        assert!(r.hosts().any(|h| h.host == "h9999.local"));
+        assert!(!r.hosts().any(|h| h.host == "h0.local"));
         let ty = ServiceType::parse("_http._tcp").unwrap();
         assert!(r.get("s9999", &ty).is_some() && r.get("s0", &ty).is_none());
     }
@@ -590,5 +710,157 @@ mod tests {
             panic!("{events:?}")
         };
         assert_eq!((h.addrs.clone(), h.last_seen, h.stale), (vec![a6], 3, true));
+    }
+
+    #[test]
+    fn host_addresses_follow_their_links_one_or_many() {
+        let mut r = Registry::new(16);
+        let (a, b) = (
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+        );
+        let other = Link {
+            ifindex: 3,
+            family: Family::V4,
+        };
+        let seen = |addrs: Vec<IpAddr>, link| BrowseEvent::HostSeen {
+            host: "h.local".into(),
+            addrs,
+            link,
+        };
+        let lost = |link| BrowseEvent::HostLost {
+            host: "H.local".into(),
+            link,
+        };
+        let addrs = |r: &Registry| r.hosts().next().map(|h| (h.addrs.clone(), h.stale));
+        r.apply(1, &seen(vec![b, a, b], LINK));
+        assert_eq!(addrs(&r), Some((vec![a, b], false)));
+        r.apply(2, &seen(vec![], other));
+        assert_eq!(addrs(&r), Some((vec![a, b], false)));
+        r.apply(3, &lost(other));
+        assert_eq!(addrs(&r), Some((vec![a, b], false)));
+        r.apply(4, &seen(vec![a], other));
+        r.apply(5, &lost(LINK));
+        assert_eq!(addrs(&r), Some((vec![a], false)));
+        r.apply(6, &seen(vec![b], LINK));
+        assert_eq!(addrs(&r), Some((vec![a, b], false)));
+        r.apply(7, &seen(vec![], LINK));
+        r.apply(8, &lost(other));
+        assert_eq!(addrs(&r), Some((vec![], false)));
+        r.apply(9, &lost(LINK));
+        assert_eq!(addrs(&r), Some((vec![], true)));
+        r.apply(10, &seen(vec![b], other));
+        assert_eq!(addrs(&r), Some((vec![b], false)));
+        r.apply(11, &lost(LINK));
+        assert_eq!(addrs(&r), Some((vec![b], false)));
+    }
+
+    mod heap {
+        //! A counting allocator for this thread, to hold the registry to its memory budget.
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        struct Counting;
+
+        thread_local! {
+            static LIVE: Cell<isize> = const { Cell::new(0) };
+        }
+
+        fn account(delta: isize) {
+            let _ = LIVE.try_with(|live| live.set(live.get() + delta));
+        }
+
+        // SAFETY: every call is forwarded unchanged to the system allocator; the counter only
+        // watches.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                // SAFETY: the caller upholds `alloc`'s contract, which we pass on as is.
+                let p = unsafe { System.alloc(layout) };
+                if !p.is_null() {
+                    account(layout.size() as isize);
+                }
+                p
+            }
+
+            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+                // SAFETY: as for `alloc`.
+                let p = unsafe { System.alloc_zeroed(layout) };
+                if !p.is_null() {
+                    account(layout.size() as isize);
+                }
+                p
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                // SAFETY: `ptr` came from this allocator (so from `System`) with `layout`.
+                unsafe { System.dealloc(ptr, layout) };
+                account(-(layout.size() as isize));
+            }
+
+            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+                // SAFETY: as for `dealloc`, plus the caller's `realloc` contract.
+                let p = unsafe { System.realloc(ptr, layout, new_size) };
+                if !p.is_null() {
+                    account(new_size as isize - layout.size() as isize);
+                }
+                p
+            }
+        }
+
+        #[global_allocator]
+        static ALLOC: Counting = Counting;
+
+        /// Live bytes allocated by this thread (and not yet freed).
+        pub(super) fn live() -> isize {
+            LIVE.with(Cell::get)
+        }
+    }
+
+    #[test]
+    fn heap_per_1000_services_with_their_hosts_is_small() {
+        use std::net::Ipv6Addr;
+        let ty = ServiceType::parse("_http._tcp").unwrap();
+        let event = |i: u32| {
+            let host = format!("stone-host-{i:05}.local");
+            let addrs = vec![
+                IpAddr::V4(Ipv4Addr::new(10, 0, (i >> 8) as u8, i as u8)),
+                IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, i as u16)),
+            ];
+            let found = BrowseEvent::Found(ServiceInstance {
+                instance: format!("printer-{i:05}"),
+                service_type: ty.clone(),
+                host: host.clone(),
+                port: 631,
+                addrs: addrs.clone(),
+                txt: vec![b"txtvers=1".to_vec(), b"rp=printer".to_vec()],
+                scope: 2,
+            });
+            let seen = BrowseEvent::HostSeen {
+                host,
+                addrs,
+                link: LINK,
+            };
+            (found, seen)
+        };
+        let events: Vec<_> = (0..2_000).map(event).collect();
+        let mut r = Registry::default();
+        let rx = r.subscribe();
+        let base = heap::live();
+        for (i, (found, seen)) in events.iter().enumerate() {
+            r.apply(10, found);
+            r.apply(10, seen);
+            if i % 200 == 199 {
+                // Keep the subscriber from being dropped (its buffer is not the registry's).
+                let _ = std::iter::from_fn(|| rx.try_recv().ok()).count();
+            }
+        }
+        let _ = std::iter::from_fn(|| rx.try_recv().ok()).count();
+        let per_1000 = (heap::live() - base) / 2;
+        eprintln!(
+            "registry heap per 1000 services (with hosts): {} KiB",
+            per_1000 >> 10
+        );
+        assert_eq!(r.counts(), (2_000, 0));
+        assert!(per_1000 <= 900 << 10, "{} KiB per 1000", per_1000 >> 10);
     }
 }
