@@ -3,7 +3,7 @@
 
 use super::registry::Entry;
 use super::responder::{ServiceState, ServiceStatus};
-use super::service::MdnsSnapshot;
+use super::service::{Counters, MdnsSnapshot};
 use super::types::{Family, LinkInfo, ServiceInstance, ServiceSpec, ServiceType};
 use miniserde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -200,23 +200,6 @@ pub struct InterfaceJson {
     pub addresses: Vec<String>,
 }
 
-/// Counters in `status`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CountersJson {
-    /// Datagrams received.
-    pub received: u64,
-    /// Datagrams sent.
-    pub sent: u64,
-    /// Dropped by the source checks.
-    pub dropped: u64,
-    /// Not DNS.
-    pub malformed: u64,
-    /// Our own, seen again.
-    pub own: u64,
-    /// Send failures.
-    pub send_errors: u64,
-}
-
 /// Reflector state in `status`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReflectorJson {
@@ -244,7 +227,7 @@ pub struct StatusJson {
     /// Families whose socket failed.
     pub socket_errors: Vec<String>,
     /// Counters.
-    pub counters: CountersJson,
+    pub counters: Counters,
     /// Reflector, if on.
     pub reflector: Option<ReflectorJson>,
 }
@@ -283,14 +266,7 @@ impl StatusJson {
                 })
                 .collect(),
             socket_errors: s.socket_errors.clone(),
-            counters: CountersJson {
-                received: s.counters.received,
-                sent: s.counters.sent,
-                dropped: s.counters.dropped,
-                malformed: s.counters.malformed,
-                own: s.counters.own,
-                send_errors: s.counters.send_errors,
-            },
+            counters: s.counters.clone(),
             reflector: s
                 .reflector
                 .as_ref()

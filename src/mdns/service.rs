@@ -56,8 +56,8 @@ impl Default for MdnsConfig {
     }
 }
 
-/// Counters for `koi mdns status`.
-#[derive(Debug, Clone, Default)]
+/// Counters for `koi mdns status` (also its JSON shape).
+#[derive(Debug, Clone, Default, miniserde::Serialize, miniserde::Deserialize)]
 pub struct Counters {
     /// Datagrams received.
     pub received: u64,

@@ -213,15 +213,4 @@ goal "${START_MS[musl-x86_64]}" 5 "koi version median, static musl <= 5 ms (ms)"
 say ""
 say "$([ $FAILS -eq 0 ] && echo 'all goals PASS' || echo "$FAILS goal(s) FAIL"); builds ${BUILD_SECS} s, whole run ${TOTAL_SECS} s"
 
-if [ -n "$OUT" ]; then
-    mkdir -p "$(dirname "$OUT")"
-    {
-        echo "\$ $CMDLINE"
-        echo "# $(date '+%Y-%m-%d %H:%M:%S %Z')"
-        echo
-        cat "$REPORT"
-    } >"$OUT"
-    log "report written to $OUT"
-fi
-[ $STRICT -eq 1 ] && [ $FAILS -gt 0 ] && exit 1
-exit 0
+bench_finish "$OUT" "$CMDLINE" "$REPORT" "$STRICT" "$FAILS"

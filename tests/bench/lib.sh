@@ -78,3 +78,21 @@ median() {
 
 # le A B: true if A <= B (decimal numbers).
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+# bench_finish OUT CMDLINE REPORT STRICT FAILS: writes REPORT to OUT (when set) headed by the
+# command and the date, then exits 1 if STRICT and any goal failed, else 0.
+bench_finish() {
+    local out="$1" cmdline="$2" report="$3" strict="$4" fails="$5"
+    if [ -n "$out" ]; then
+        mkdir -p "$(dirname "$out")"
+        {
+            echo "\$ $cmdline"
+            echo "# $(date '+%Y-%m-%d %H:%M:%S %Z')"
+            echo
+            cat "$report"
+        } >"$out"
+        log "report written to $out"
+    fi
+    [ "$strict" -eq 1 ] && [ "$fails" -gt 0 ] && exit 1
+    exit 0
+}

@@ -393,15 +393,4 @@ sayf '%s  %-56s %s\n' "$registry_ok" "registry lists all 2000 published services
 say ""
 say "$([ $FAILS -eq 0 ] && echo 'all goals PASS' || echo "$FAILS goal(s) FAIL"); whole run ${TOTAL_SECS} s"
 
-if [ -n "$OUT" ]; then
-    mkdir -p "$(dirname "$OUT")"
-    {
-        echo "\$ $CMDLINE"
-        echo "# $(date '+%Y-%m-%d %H:%M:%S %Z')"
-        echo
-        cat "$REPORT"
-    } >"$OUT"
-    log "report written to $OUT"
-fi
-[ $STRICT -eq 1 ] && [ $FAILS -gt 0 ] && exit 1
-exit 0
+bench_finish "$OUT" "$CMDLINE" "$REPORT" "$STRICT" "$FAILS"
