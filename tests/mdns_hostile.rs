@@ -11,8 +11,6 @@
 #![cfg(feature = "mdns")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use koi::mdns::fuzzing::{Harness, Outcome, ADDR_V4, ADDR_V6, HOST, STEP};
@@ -21,81 +19,12 @@ use koi::mdns::{Destination, Transmit, MDNS_V4, MDNS_V6};
 use koi_wire::dns::{DecodeError, Message};
 
 // ---------------------------------------------------------------------------------------------
-// A per-thread counting allocator: live bytes and their peak, for the thread that allocates.
+// This thread's live heap bytes and their peak.
 
-struct Counting;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn account(delta: isize) {
-    let _ = LIVE.try_with(|live| {
-        let v = live.get() + delta;
-        live.set(v);
-        let _ = PEAK.try_with(|peak| {
-            if v > peak.get() {
-                peak.set(v);
-            }
-        });
-    });
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the counters only watch.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `alloc`'s contract, which we pass on as is.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            account(layout.size() as isize);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: as for `alloc`.
-        let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            account(layout.size() as isize);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator (so from `System`) with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
-        account(-(layout.size() as isize));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: as for `dealloc`, plus the caller's `realloc` contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            account(new_size as isize - layout.size() as isize);
-        }
-        p
-    }
-}
+use koi::base::counting_alloc::{live, peak, reset_peak, CountingAlloc};
 
 #[global_allocator]
-static ALLOC: Counting = Counting;
-
-/// Live bytes allocated by this thread (and not yet freed).
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-/// Resets this thread's peak to its live bytes; returns them.
-fn reset_peak() -> isize {
-    let now = live();
-    PEAK.with(|p| p.set(now));
-    now
-}
-
-fn peak() -> isize {
-    PEAK.with(Cell::get)
-}
+static ALLOC: CountingAlloc = CountingAlloc;
 
 // ---------------------------------------------------------------------------------------------
 // Packets, byte by byte.

@@ -5,6 +5,8 @@
 //! [`RandomSource`] and pass them down, so logic stays testable.
 
 mod clock;
+#[doc(hidden)]
+pub mod counting_alloc;
 mod duration;
 pub mod log;
 mod prng;

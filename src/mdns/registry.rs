@@ -756,64 +756,12 @@ mod tests {
     }
 
     mod heap {
-        //! A counting allocator for this thread, to hold the registry to its memory budget.
-        use std::alloc::{GlobalAlloc, Layout, System};
-        use std::cell::Cell;
-
-        struct Counting;
-
-        thread_local! {
-            static LIVE: Cell<isize> = const { Cell::new(0) };
-        }
-
-        fn account(delta: isize) {
-            let _ = LIVE.try_with(|live| live.set(live.get() + delta));
-        }
-
-        // SAFETY: every call is forwarded unchanged to the system allocator; the counter only
-        // watches.
-        unsafe impl GlobalAlloc for Counting {
-            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-                // SAFETY: the caller upholds `alloc`'s contract, which we pass on as is.
-                let p = unsafe { System.alloc(layout) };
-                if !p.is_null() {
-                    account(layout.size() as isize);
-                }
-                p
-            }
-
-            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-                // SAFETY: as for `alloc`.
-                let p = unsafe { System.alloc_zeroed(layout) };
-                if !p.is_null() {
-                    account(layout.size() as isize);
-                }
-                p
-            }
-
-            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-                // SAFETY: `ptr` came from this allocator (so from `System`) with `layout`.
-                unsafe { System.dealloc(ptr, layout) };
-                account(-(layout.size() as isize));
-            }
-
-            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-                // SAFETY: as for `dealloc`, plus the caller's `realloc` contract.
-                let p = unsafe { System.realloc(ptr, layout, new_size) };
-                if !p.is_null() {
-                    account(new_size as isize - layout.size() as isize);
-                }
-                p
-            }
-        }
+        //! Counts this thread's heap, to hold the registry to its memory budget.
+        pub(super) use crate::base::counting_alloc::live;
+        use crate::base::counting_alloc::CountingAlloc;
 
         #[global_allocator]
-        static ALLOC: Counting = Counting;
-
-        /// Live bytes allocated by this thread (and not yet freed).
-        pub(super) fn live() -> isize {
-            LIVE.with(Cell::get)
-        }
+        static ALLOC: CountingAlloc = CountingAlloc;
     }
 
     #[test]

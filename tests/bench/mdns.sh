@@ -148,52 +148,18 @@ sys.exit(0 if s["discovered"] - s["stale"] >= int(sys.argv[1]) else 1)' "$1"
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-# A private avahi-daemon (and dbus-daemon) on host 3; the mount trick gives it its own
-# /run/avahi-daemon and services dir inside the mount namespace `ip netns exec` creates.
+# A private avahi-daemon (and dbus-daemon) on host 3, through the same script the interop tests
+# use (tests/net/avahi.sh: its own bus, and private mounts over /run/avahi-daemon and
+# /etc/avahi/services inside the mount namespace `ip netns exec` creates).
 start_avahi() {
-    local d
+    local d avahi="$KOI_ROOT/tests/net/avahi.sh"
     bench_tmpdir
     d="$REPLY"
     AVAHI_DIR="$d"
-    mkdir -p "$d/services"
-    cat >"$d/dbus.conf" <<XML
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=$d/bus</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/> <allow own="*"/>
-    <allow send_destination="*" eavesdrop="true"/> <allow receive_sender="*"/>
-  </policy>
-</busconfig>
-XML
-    cat >"$d/avahi-daemon.conf" <<INI
-[server]
-host-name=avahi-h3
-domain-name=local
-use-ipv4=yes
-use-ipv6=no
-allow-interfaces=eth0
-enable-dbus=yes
-ratelimit-interval-usec=1000000
-ratelimit-burst=1000
-[wide-area]
-enable-wide-area=no
-[publish]
-publish-hinfo=no
-publish-workstation=no
-publish-addresses=yes
-INI
-    ip netns exec "$(host_ns 3)" dbus-daemon --config-file="$d/dbus.conf" --nofork --nopidfile >"$d/dbus.log" 2>&1 &
+    ip netns exec "$(host_ns 3)" sh "$avahi" bus "$d" >"$d/dbus.log" 2>&1 &
     BENCH_PIDS+=($!)
     wait_for 5 test -S "$d/bus" || die "dbus-daemon did not start"
-    ip netns exec "$(host_ns 3)" env DBUS_SYSTEM_BUS_ADDRESS="unix:path=$d/bus" sh -c '
-        mount -t tmpfs tmpfs /run/avahi-daemon &&
-        mount --bind "$1/services" /etc/avahi/services &&
-        exec avahi-daemon -f "$1/avahi-daemon.conf" --no-drop-root --no-chroot --no-rlimits --no-proc-title' \
-        sh "$d" >"$d/avahi.log" 2>&1 &
+    ip netns exec "$(host_ns 3)" sh "$avahi" daemon "$d" avahi-h3 yes no >"$d/avahi.log" 2>&1 &
     AVAHI_PID=$!
     BENCH_PIDS+=("$AVAHI_PID")
     wait_for 10 grep -q "Server startup complete" "$d/avahi.log" ||
