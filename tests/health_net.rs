@@ -100,7 +100,11 @@ fn a_machine_goes_down_when_its_agent_dies_and_comes_back_when_it_returns() {
     let up = wait_until(Duration::from_secs(20), || {
         watcher.machine_state(&bed, &peer_name) == "up"
     });
-    assert!(up, "peer never seen up:\n{}", watcher.koi(&bed, &["health", "status"]));
+    assert!(
+        up,
+        "peer never seen up:\n{}",
+        watcher.koi(&bed, &["health", "status"])
+    );
 
     // Killed: the machine goes down once its records are gone and the 2 s grace has passed,
     // not before the grace.
@@ -109,8 +113,15 @@ fn a_machine_goes_down_when_its_agent_dies_and_comes_back_when_it_returns() {
     let down = wait_until(Duration::from_secs(20), || {
         watcher.machine_state(&bed, &peer_name) == "down"
     });
-    assert!(down, "peer never went down:\n{}", watcher.koi(&bed, &["health", "status"]));
-    assert!(killed.elapsed() >= Duration::from_secs(2), "down before the grace");
+    assert!(
+        down,
+        "peer never went down:\n{}",
+        watcher.koi(&bed, &["health", "status"])
+    );
+    assert!(
+        killed.elapsed() >= Duration::from_secs(2),
+        "down before the grace"
+    );
     let status = watcher.koi(&bed, &["health", "status"]);
     assert!(status.contains("mDNS: not seen for"), "{status}");
 
@@ -119,16 +130,29 @@ fn a_machine_goes_down_when_its_agent_dies_and_comes_back_when_it_returns() {
     let back = wait_until(Duration::from_secs(20), || {
         watcher.machine_state(&bed, &peer_name) == "up"
     });
-    assert!(back, "peer never came back:\n{}", watcher.koi(&bed, &["health", "status"]));
+    assert!(
+        back,
+        "peer never came back:\n{}",
+        watcher.koi(&bed, &["health", "status"])
+    );
 
     let log = watcher.koi(&bed, &["health", "log"]);
     let mine: Vec<&str> = log.lines().filter(|l| l.contains(&peer_name)).collect();
-    let changes: Vec<&str> = mine.iter().map(|l| l.split(" | ").nth(2).unwrap().trim()).collect();
+    let changes: Vec<&str> = mine
+        .iter()
+        .map(|l| l.split(" | ").nth(2).unwrap().trim())
+        .collect();
     assert_eq!(changes, ["unknown → up", "up → down", "down → up"], "{log}");
-    assert!(mine[1].ends_with("mDNS: not seen for 2s") || mine[1].contains("mDNS: not seen for"), "{log}");
+    assert!(
+        mine[1].ends_with("mDNS: not seen for 2s") || mine[1].contains("mDNS: not seen for"),
+        "{log}"
+    );
     assert!(mine[2].ends_with("mDNS: rediscovered"), "{log}");
     // Each line starts with its UTC timestamp.
     for l in &mine {
-        assert!(l.as_bytes()[4] == b'-' && l.as_bytes()[10] == b' ' && l.as_bytes()[13] == b':', "{l}");
+        assert!(
+            l.as_bytes()[4] == b'-' && l.as_bytes()[10] == b' ' && l.as_bytes()[13] == b':',
+            "{l}"
+        );
     }
 }

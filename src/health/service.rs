@@ -78,6 +78,19 @@ impl Core {
     }
 }
 
+/// Reads every signal source and folds the machines' signals in.
+fn tick_machines(core: &RefCell<Core>, sources: &[Box<dyn SignalSource>]) {
+    let now = now_unix();
+    let mut signals = BTreeMap::<String, Signals>::new();
+    for s in sources {
+        s.collect(now, &mut signals);
+    }
+    let mut c = core.borrow_mut();
+    for t in c.machines.update(now, &signals) {
+        c.transition(t);
+    }
+}
+
 /// A handle on the running capability (cheap to clone).
 #[derive(Clone)]
 pub struct Health {
@@ -126,16 +139,7 @@ impl Health {
             let ticking = async {
                 loop {
                     let Some(core) = weak.upgrade() else { return };
-                    let now = now_unix();
-                    let mut signals = BTreeMap::<String, Signals>::new();
-                    for s in &sources {
-                        s.collect(now, &mut signals);
-                    }
-                    let mut c = core.borrow_mut();
-                    for t in c.machines.update(now, &signals) {
-                        c.transition(t);
-                    }
-                    drop(c);
+                    tick_machines(&core, &sources);
                     drop(core);
                     Timer::after(tick).await;
                 }

@@ -115,9 +115,13 @@ fn tls_reason(e: &rustls::Error, host: &str) -> String {
             }
             CertificateError::BadSignature => "certificate has a bad signature".to_string(),
             CertificateError::Revoked => "certificate revoked".to_string(),
+            other if format!("{other:?}").contains("CaUsedAsEndEntity") => {
+                "the server presents a CA certificate as its own (self-signed?)".to_string()
+            }
             other => format!("invalid certificate: {other:?}"),
         },
         E::AlertReceived(a) => format!("server sent alert {a:?}"),
+        E::InvalidMessage(_) => "the server did not answer with TLS".to_string(),
         other => other.to_string(),
     };
     format!("TLS: {what}")
