@@ -10,6 +10,8 @@
 //! never let one check's target cost more than its deadline and a few KiB.
 
 pub mod checks;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod json;
 pub mod machines;

@@ -103,6 +103,9 @@ impl Transition {
 
     /// Parses a line written by [`Transition::line`].
     pub fn parse(line: &str) -> Option<Transition> {
+        if line.chars().any(char::is_control) {
+            return None;
+        }
         let mut parts = line.splitn(4, " | ");
         let at = parse_time(parts.next()?)?;
         let name = parts.next()?.trim().to_string();
