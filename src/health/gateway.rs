@@ -53,7 +53,8 @@ pub fn summary(s: &StatusJson) -> String {
         }
     }
     if up + down + unknown == 0 {
-        return "no machines seen, no checks (add one with `koi health add`)".to_string();
+        return "not configured: no machines seen, no checks (add one with `koi health add`)"
+            .to_string();
     }
     let mut out = format!("{up} up, {down} down");
     if let Some((name, since)) = first_down {
@@ -72,10 +73,16 @@ impl Capability for HealthApi {
     }
 
     fn status(&self) -> CapabilityStatus {
+        let s = self.health.status();
+        let state = if s.machines.is_empty() && s.services.is_empty() {
+            "not_configured"
+        } else {
+            "running"
+        };
         CapabilityStatus {
             name: "health".into(),
-            state: "running".into(),
-            summary: summary(&self.health.status()),
+            state: state.into(),
+            summary: summary(&s),
         }
     }
 
@@ -175,5 +182,39 @@ fn remove(h: &Health, bytes: &[u8]) -> Response {
         }
         Ok(false) => Response::error(404, &format!("no check named {:?}", r.name)),
         Err(e) => Response::error(500, &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::json::MachineJson;
+
+    fn machine(name: &str, state: &str, since: u64) -> MachineJson {
+        MachineJson {
+            name: name.into(),
+            state: state.into(),
+            reason: String::new(),
+            last_seen: None,
+            cert_days: None,
+            since,
+        }
+    }
+
+    #[test]
+    fn the_status_line_names_the_longest_down() {
+        let mut s = StatusJson {
+            now: 20_000,
+            machines: vec![],
+            services: vec![],
+        };
+        assert!(summary(&s).starts_with("not configured"));
+        s.machines = vec![
+            machine("stone-01", "up", 0),
+            machine("stone-09", "down", 20_000 - 4 * 3600),
+            machine("stone-10", "down", 19_990),
+            machine("new", "unknown", 19_999),
+        ];
+        assert_eq!(summary(&s), "1 up, 2 down (stone-09: 4h ago), 1 pending");
     }
 }
