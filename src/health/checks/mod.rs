@@ -2,10 +2,11 @@
 //!
 //! Owns the probes and the words of their reasons: `refused`, `timeout`, `TLS: certificate
 //! expired`, `HTTP 502, expected 200-399`. Every probe ends by its deadline (each read, write
-//! and connect is bounded by it, and the whole probe is raced against it too), reads at most
-//! the response head (16 KiB) plus one 4 KiB read of body, and then closes the connection.
-//! It must never follow redirects, never keep a connection open between runs, and never
-//! block the executor (host names are resolved on a short-lived thread).
+//! and connect is bounded by it, and the whole probe is raced against it too). It reads at most
+//! the response head (16 KiB) plus what came with its last 4 KiB read (over TLS, at most one
+//! decrypted record more), then closes the connection. It must never follow redirects, never
+//! keep a connection open between runs, and never block the executor (host names are resolved
+//! on a short-lived thread).
 
 mod http;
 mod tcp;
