@@ -2,13 +2,13 @@
 # Installs what koi's tests need on a fresh Debian machine (run as root, or it uses sudo).
 # Idempotent: skips what is already there.
 #
-# Peers: avahi-daemon/avahi-utils/dbus (run by the tests inside their own network namespaces,
+# Peers: tmux and openssl (health: watch under tmux, test certificates); avahi-daemon/avahi-utils/dbus (run by the tests inside their own network namespaces,
 # never in the root namespace: daemons are kept from starting at install time), python-zeroconf.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-apt_packages=(curl ca-certificates iproute2 python3 python3-pip avahi-daemon avahi-utils dbus)
+apt_packages=(curl ca-certificates iproute2 python3 python3-pip avahi-daemon avahi-utils dbus tmux openssl)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

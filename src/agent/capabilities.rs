@@ -37,6 +37,16 @@ pub(super) fn start(
     let mut apis: Vec<Rc<dyn Capability>> = Vec::new();
     #[cfg(feature = "mdns")]
     let mdns = start_mdns(ex, opts, stopping, &mut apis);
+    #[cfg(feature = "health")]
+    {
+        #[allow(unused_mut)]
+        let mut sources: Vec<Box<dyn crate::health::machines::SignalSource>> = Vec::new();
+        #[cfg(feature = "mdns")]
+        if let Some(m) = &mdns {
+            sources.push(Box::new(crate::health::mdns_source::MdnsSource(m.clone())));
+        }
+        start_health(ex, opts, stopping, &mut apis, sources);
+    }
     let _ = (ex, opts, stopping);
     Running {
         apis,
@@ -79,6 +89,30 @@ fn start_mdns(
                 &format!("not running ({e})"),
             )));
             None
+        }
+    }
+}
+
+#[cfg(feature = "health")]
+fn start_health(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    stopping: &Shutdown,
+    apis: &mut Vec<Rc<dyn Capability>>,
+    sources: Vec<Box<dyn crate::health::machines::SignalSource>>,
+) {
+    let mut config = crate::health::HealthConfig::new(opts.state.clone());
+    if let Some(g) = opts.health_grace {
+        config.grace = g;
+    }
+    match crate::health::Health::start(ex, config, sources, stopping.clone()) {
+        Ok(h) => apis.push(Rc::new(crate::health::gateway::HealthApi::new(h))),
+        Err(e) => {
+            crate::log!(Error, "health", "cannot start health: {e}");
+            apis.push(Rc::new(Unavailable::new(
+                "health",
+                &format!("not running ({e})"),
+            )));
         }
     }
 }
