@@ -3,3 +3,5 @@
 
 pub mod ca;
 pub mod envelope;
+pub mod audit;
+pub mod roster;
