@@ -78,9 +78,18 @@ fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     }
 }
 
-/// The private ranges every koi root permits.
+/// The private ranges every koi root permits (loopback too, so the CA host's own cert
+/// serves on 127.0.0.1: no public CA can issue for it anyway).
 pub fn private_ranges() -> Vec<Cidr> {
-    ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"]
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+        "127.0.0.0/8",
+        "::1/128",
+    ]
         .iter()
         .filter_map(|c| Cidr::parse(c).ok())
         .collect()
@@ -175,7 +184,7 @@ impl Scope {
     /// Checks one requested IP against the scope.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
         if let Some(s) = self.subnet {
-            if !s.contains(ip) {
+            if !s.contains(ip) && !ip.is_loopback() {
                 return Err(format!("{ip} is outside the subnet scope {s}"));
             }
             return Ok(());
