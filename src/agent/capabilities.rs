@@ -37,6 +37,8 @@ pub(super) fn start(
     let mut apis: Vec<Rc<dyn Capability>> = Vec::new();
     #[cfg(feature = "mdns")]
     let mdns = start_mdns(ex, opts, stopping, &mut apis);
+    #[cfg(feature = "certmesh")]
+    start_certmesh(ex, opts, stopping, &mut apis);
     let _ = (ex, opts, stopping);
     Running {
         apis,
@@ -79,6 +81,38 @@ fn start_mdns(
                 &format!("not running ({e})"),
             )));
             None
+        }
+    }
+}
+
+#[cfg(feature = "certmesh")]
+fn start_certmesh(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    stopping: &Shutdown,
+    apis: &mut Vec<Rc<dyn Capability>>,
+) {
+    let paths = crate::certmesh::files::MeshPaths::new(&opts.state);
+    if !paths.has_ca() {
+        apis.push(Rc::new(Unavailable::new(
+            "certmesh",
+            "not configured (no CA here; `koi certmesh create` or `join`)",
+        )));
+        return;
+    }
+    match crate::certmesh::service::CertmeshService::start(
+        ex,
+        &paths,
+        opts.certmesh_listen,
+        stopping.clone(),
+    ) {
+        Ok(svc) => apis.push(Rc::new(svc)),
+        Err(e) => {
+            crate::log!(Error, "certmesh", "cannot start the CA: {e}");
+            apis.push(Rc::new(Unavailable::new(
+                "certmesh",
+                &format!("not running ({e})"),
+            )));
         }
     }
 }

@@ -46,6 +46,9 @@ pub struct AgentOptions {
     /// mDNS settings; `None` runs the agent without mDNS (`--no-mdns`).
     #[cfg(feature = "mdns")]
     pub mdns: Option<crate::mdns::MdnsConfig>,
+    /// Where the certmesh HTTPS API listens when this state directory holds a CA.
+    #[cfg(feature = "certmesh")]
+    pub certmesh_listen: SocketAddr,
 }
 
 /// Why the agent could not start (or stopped badly).

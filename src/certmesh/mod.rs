@@ -12,3 +12,8 @@ pub mod files;
 pub mod authority;
 pub mod profile;
 pub mod create;
+pub mod tls;
+pub mod service;
+pub mod wire;
+pub mod join;
+pub mod trust;

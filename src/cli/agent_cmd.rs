@@ -32,6 +32,9 @@ leaf! {
         /// mDNS host name without .local (default: the system's)
         #[argh(option)]
         pub hostname: Option<String>,
+        /// certmesh CA API address when this machine is the CA (default 0.0.0.0:5642)
+        #[argh(option)]
+        pub certmesh_listen: Option<String>,
     }
 }
 
@@ -83,12 +86,27 @@ impl AgentCmd {
                 }
             }
         }
+        #[cfg(feature = "certmesh")]
+        let certmesh_listen = {
+            let text = self.certmesh_listen.as_deref().unwrap_or("0.0.0.0:5642");
+            match text.parse() {
+                Ok(a) => a,
+                Err(_) => {
+                    return common.fail(
+                        &format!("--certmesh-listen {text:?} is not IP:PORT, e.g. 0.0.0.0:5642"),
+                        2,
+                    )
+                }
+            }
+        };
         let opts = AgentOptions {
             state: common.state.clone(),
             control,
             max_connections: self.max_connections.unwrap_or(64).max(1),
             #[cfg(feature = "mdns")]
             mdns: self.mdns_config(),
+            #[cfg(feature = "certmesh")]
+            certmesh_listen,
         };
         match agent::run(opts) {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,498 @@
+//! The CA inside the agent: the LAN HTTPS listener (`/v1/certmesh/join`, `join/<id>`,
+//! `roster`, `health`), whose server cert is the CA host's own member cert, and the loopback
+//! control routes (`status`, `unlock`, `open-enrollment`, `close-enrollment`, `approve`,
+//! `deny`, `revoke`, `rotate-secret`). Both share one [`Authority`] on the agent's executor.
+//! Never blocks the executor on Argon2: passphrase unlocking runs on a helper thread.
+
+use super::authority::{Authority, Joined, JoinRequest, PendingState};
+use super::ca::pem_decode;
+use super::files::MeshPaths;
+use super::roster::unhex;
+use super::tls::TlsStream;
+use super::wire::{Health, JoinBody, JoinReply};
+use crate::agent::{Capability, CapabilityStatus, ResponseFuture};
+use crate::base::{now_unix, OsRandom, Secret, Shutdown};
+use crate::http::{serve_connection, Handler, Request, Response, ServerConfig};
+use async_executor::LocalExecutor;
+use async_io::{Async, Timer};
+use futures_lite::{future, AsyncWriteExt};
+use miniserde::json::{self, Number, Object, Value};
+use miniserde::Deserialize;
+use std::cell::RefCell;
+use std::net::{SocketAddr, TcpListener};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The default certmesh API port.
+pub const DEFAULT_PORT: u16 = 5642;
+
+/// The running CA: shared state and the listener address.
+#[derive(Clone)]
+pub struct CertmeshService {
+    auth: Rc<RefCell<Authority>>,
+    addr: SocketAddr,
+    paths: MeshPaths,
+}
+
+fn tls_config(paths: &MeshPaths, auth: &Authority) -> Result<Arc<rustls::ServerConfig>, String> {
+    let primary = auth
+        .roster()
+        .members
+        .iter()
+        .find(|m| m.role == "primary")
+        .ok_or("the roster names no primary (CA host) member")?;
+    let dir = paths.certs(&primary.hostname);
+    let chain = std::fs::read_to_string(dir.join("fullchain.pem"))
+        .map_err(|e| format!("{}: {e}", dir.join("fullchain.pem").display()))?;
+    let key = Secret::new(
+        std::fs::read(dir.join("key.pem")).map_err(|e| format!("{}: {e}", dir.join("key.pem").display()))?,
+    );
+    let mut certs = Vec::new();
+    let mut rest = chain.as_str();
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let block = &rest[start..];
+        let der = pem_decode(block, "CERTIFICATE").ok_or("bad fullchain.pem")?;
+        certs.push(rustls::pki_types::CertificateDer::from(der));
+        rest = &block[27..];
+    }
+    let key_der = pem_decode(&String::from_utf8_lossy(key.expose()), "PRIVATE KEY").ok_or("bad key.pem")?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key_der.into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("server cert: {e}"))?;
+    Ok(Arc::new(cfg))
+}
+
+impl CertmeshService {
+    /// Opens the CA in `paths`, unlocks it if auto-unlock is on, and serves the API on
+    /// `listen` until `stopping`.
+    pub fn start(
+        ex: &Rc<LocalExecutor<'static>>,
+        paths: &MeshPaths,
+        listen: SocketAddr,
+        stopping: Shutdown,
+    ) -> Result<CertmeshService, String> {
+        let mut auth = Authority::open(paths)?;
+        match auth.unlock_auto() {
+            Ok(()) => crate::log!(Info, "certmesh", "CA unlocked with the auto-unlock key"),
+            Err(_) => crate::log!(Warn, "certmesh", "CA locked: run `koi certmesh unlock` to let it sign"),
+        }
+        let tls = tls_config(paths, &auth)?;
+        let listener = TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let listener = Async::new(listener).map_err(|e| e.to_string())?;
+        let svc = CertmeshService {
+            auth: Rc::new(RefCell::new(auth)),
+            addr,
+            paths: paths.clone(),
+        };
+        crate::log!(Info, "certmesh", "CA API listening on https://{addr}");
+        let api = svc.clone();
+        let handler: Rc<dyn Handler> = Rc::new(move |req: Request| {
+            let api = api.clone();
+            async move { api.lan_route(req) }
+        });
+        ex.spawn(accept_loop(ex.clone(), listener, tls, handler, stopping.clone()))
+            .detach();
+        let ticker = svc.auth.clone();
+        ex.spawn(async move {
+            loop {
+                let stop = async {
+                    stopping.wait().await;
+                    true
+                };
+                let tick = async {
+                    Timer::after(Duration::from_secs(1)).await;
+                    false
+                };
+                if future::or(stop, tick).await {
+                    break;
+                }
+                ticker.borrow_mut().tick(now_unix());
+            }
+        })
+        .detach();
+        Ok(svc)
+    }
+
+    /// The API's bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    fn lan_route(&self, req: Request) -> Response {
+        let path = req.path().to_string();
+        let method = req.head.method.as_str();
+        match (method, path.as_str()) {
+            ("GET", "/v1/certmesh/health") => {
+                let a = self.auth.borrow();
+                let h = Health {
+                    status: "ok".into(),
+                    ca_fingerprint: super::ca::fingerprint(a.ca_der()),
+                    locked: !a.is_unlocked(),
+                    enrollment: if a.enrollment_open(now_unix()) { "open" } else { "closed" }.into(),
+                    profile: a.roster().metadata.trust_profile.clone(),
+                };
+                Response::json(200, json::to_string(&h))
+            }
+            ("GET", "/v1/certmesh/roster") => Response::json(200, json::to_string(self.auth.borrow().roster())),
+            ("POST", "/v1/certmesh/join") => self.join(&req),
+            ("GET", p) if p.starts_with("/v1/certmesh/join/") => {
+                let id = &p["/v1/certmesh/join/".len()..];
+                match self.auth.borrow().poll(id) {
+                    None => Response::error(404, "no such enrollment request"),
+                    Some(PendingState::Waiting) => reply(202, waiting(id)),
+                    Some(PendingState::Issued(i)) => reply(200, issued(i)),
+                    Some(PendingState::Refused(r)) => Response::error(r.status(), &r.to_string()),
+                }
+            }
+            _ => Response::error(404, "no such certmesh endpoint"),
+        }
+    }
+
+    fn join(&self, req: &Request) -> Response {
+        let text = String::from_utf8_lossy(&req.body);
+        let body: JoinBody = match json::from_str(&text) {
+            Ok(b) => b,
+            Err(_) => return Response::error(400, "body is not a join request"),
+        };
+        let Some(csr) = unhex(&body.csr) else {
+            return Response::error(400, "csr is not hex");
+        };
+        let mut ips = Vec::new();
+        for ip in &body.ips {
+            match ip.parse() {
+                Ok(a) => ips.push(a),
+                Err(_) => return Response::error(400, &format!("`{ip}` is not an IP address")),
+            }
+        }
+        let jr = JoinRequest {
+            hostname: body.hostname,
+            fqdn: body.fqdn,
+            ips,
+            csr,
+            code: body.code,
+            cert_path: body.cert_path,
+        };
+        let result = self.auth.borrow_mut().join(jr, now_unix(), &mut OsRandom);
+        match result {
+            Ok(Joined::Issued(i)) => reply(200, issued(i)),
+            Ok(Joined::Waiting(id)) => reply(202, waiting(&id)),
+            Err(r) => Response::error(r.status(), &r.to_string()),
+        }
+    }
+}
+
+fn reply(status: u16, r: JoinReply) -> Response {
+    Response::json(status, json::to_string(&r))
+}
+
+fn waiting(id: &str) -> JoinReply {
+    JoinReply {
+        status: "waiting".into(),
+        request: Some(id.to_string()),
+        ..<JoinReply as Default>::default()
+    }
+}
+
+fn issued(i: super::authority::Issued) -> JoinReply {
+    JoinReply {
+        status: "issued".into(),
+        request: None,
+        cert: Some(i.cert_pem),
+        ca: Some(i.ca_pem),
+        sans: i.sans,
+        expires: i.expires,
+    }
+}
+
+async fn accept_loop(
+    ex: Rc<LocalExecutor<'static>>,
+    listener: Async<TcpListener>,
+    tls: Arc<rustls::ServerConfig>,
+    handler: Rc<dyn Handler>,
+    shutdown: Shutdown,
+) {
+    let config = Rc::new(ServerConfig {
+        max_connections: 64,
+        head_timeout: Duration::from_secs(10),
+        body_cap: 64 * 1024,
+        ..ServerConfig::default()
+    });
+    let active = Rc::new(std::cell::Cell::new(0usize));
+    loop {
+        let accepted = future::or(async { Some(listener.accept().await) }, async {
+            shutdown.wait().await;
+            None
+        })
+        .await;
+        let (stream, peer) = match accepted {
+            None => break,
+            Some(Ok(pair)) => pair,
+            Some(Err(e)) => {
+                crate::log!(Warn, "certmesh", "accept failed: {e}");
+                Timer::after(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if active.get() >= config.max_connections {
+            continue;
+        }
+        let conn = match rustls::ServerConnection::new(tls.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                crate::log!(Warn, "certmesh", "TLS setup failed: {e}");
+                continue;
+            }
+        };
+        active.set(active.get() + 1);
+        let (handler, config, shutdown, active) = (handler.clone(), config.clone(), shutdown.clone(), active.clone());
+        ex.spawn(async move {
+            let mut tls = TlsStream::new(stream, conn);
+            serve_connection(&mut tls, peer, &*handler, &config, &shutdown).await;
+            let close = async {
+                let _ = tls.close().await;
+            };
+            let timeout = async {
+                Timer::after(Duration::from_secs(2)).await;
+            };
+            future::or(close, timeout).await;
+            active.set(active.get().saturating_sub(1));
+        })
+        .detach();
+    }
+}
+
+// ---- control routes (loopback, token-checked by the agent for writes) ----
+
+#[derive(Deserialize)]
+struct UnlockBody {
+    passphrase: String,
+}
+
+#[derive(Deserialize)]
+struct WindowBody {
+    duration_secs: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct WhichBody {
+    request: String,
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    host: String,
+    reason: Option<String>,
+}
+
+fn obj(pairs: Vec<(&str, Value)>) -> Response {
+    let mut o = Object::new();
+    for (k, v) in pairs {
+        o.insert(k.to_string(), v);
+    }
+    Response::json(200, json::to_string(&o))
+}
+
+fn s(v: impl Into<String>) -> Value {
+    Value::String(v.into())
+}
+
+fn body<T: Deserialize>(req: &Request) -> Result<T, Response> {
+    json::from_str(&String::from_utf8_lossy(&req.body)).map_err(|_| Response::error(400, "bad request body"))
+}
+
+impl CertmeshService {
+    /// The status document (also used by `koi certmesh status`).
+    pub fn status_json(&self) -> Object {
+        let a = self.auth.borrow();
+        let now = now_unix();
+        let r = a.roster();
+        let mut o = Object::new();
+        o.insert("role".into(), s("ca"));
+        o.insert("locked".into(), Value::Bool(!a.is_unlocked()));
+        o.insert("profile".into(), s(r.metadata.trust_profile.clone()));
+        o.insert("ca_fingerprint".into(), s(r.metadata.ca_fingerprint.clone()));
+        o.insert("api".into(), s(self.addr.to_string()));
+        o.insert(
+            "enrollment".into(),
+            s(if a.enrollment_open(now) { "open" } else { "closed" }),
+        );
+        o.insert(
+            "enrollment_closes_at".into(),
+            r.metadata.enrollment_closes_at.clone().map_or(Value::Null, Value::String),
+        );
+        let members = r
+            .members
+            .iter()
+            .map(|m| {
+                let mut e = Object::new();
+                e.insert("hostname".into(), s(m.hostname.clone()));
+                e.insert("role".into(), s(m.role.clone()));
+                e.insert("status".into(), s(m.status.clone()));
+                e.insert("cert_expires".into(), s(m.cert_expires.clone()));
+                e.insert(
+                    "expires_in_days".into(),
+                    Value::Number(Number::I64((m.cert_expires_unix as i64 - now as i64) / 86_400)),
+                );
+                Value::Object(e)
+            })
+            .collect();
+        o.insert("members".into(), Value::Array(members));
+        let pending = a
+            .pending()
+            .map(|p| {
+                let mut e = Object::new();
+                e.insert("request".into(), s(p.id.clone()));
+                e.insert("hostname".into(), s(p.request.hostname.clone()));
+                Value::Object(e)
+            })
+            .collect();
+        o.insert("pending".into(), Value::Array(pending));
+        o.insert(
+            "revoked".into(),
+            Value::Array(r.revocation_list.iter().map(|x| s(x.hostname.clone())).collect()),
+        );
+        o
+    }
+
+    fn control(&self, req: Request) -> Response {
+        let now = now_unix();
+        let path = req.path().trim_start_matches("/v1/certmesh/").to_string();
+        let method = req.head.method.clone();
+        let result: Result<Response, super::authority::Refused> = match (method.as_str(), path.as_str()) {
+            ("GET", "status") => Ok(Response::json(200, json::to_string(&self.status_json()))),
+            ("POST", "open-enrollment") => {
+                let b: WindowBody = match body(&req) {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                self.auth.borrow_mut().open_enrollment(now, b.duration_secs).map(|until| {
+                    obj(vec![
+                        ("enrollment", s("open")),
+                        ("closes_at", until.map_or(Value::Null, |t| s(crate::base::format_utc(t)))),
+                    ])
+                })
+            }
+            ("POST", "close-enrollment") => self
+                .auth
+                .borrow_mut()
+                .close_enrollment(now)
+                .map(|()| obj(vec![("enrollment", s("closed"))])),
+            ("POST", "approve") => {
+                let b: WhichBody = match body(&req) {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                self.auth
+                    .borrow_mut()
+                    .approve(&b.request, now, &mut OsRandom)
+                    .map(|i| obj(vec![("approved", s(b.request.clone())), ("sans", Value::Array(i.sans.into_iter().map(s).collect()))]))
+            }
+            ("POST", "deny") => {
+                let b: WhichBody = match body(&req) {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                self.auth
+                    .borrow_mut()
+                    .deny(&b.request, now)
+                    .map(|h| obj(vec![("denied", s(h))]))
+            }
+            ("POST", "revoke") => {
+                let b: RevokeBody = match body(&req) {
+                    Ok(b) => b,
+                    Err(r) => return r,
+                };
+                self.auth
+                    .borrow_mut()
+                    .revoke(&b.host, b.reason, now)
+                    .map(|()| obj(vec![("revoked", s(b.host.clone()))]))
+            }
+            ("POST", "rotate-secret") => {
+                let mut a = self.auth.borrow_mut();
+                let host = a
+                    .roster()
+                    .members
+                    .iter()
+                    .find(|m| m.role == "primary")
+                    .map_or_else(|| "ca".to_string(), |m| m.hostname.clone());
+                a.rotate_secret(now, &mut OsRandom).map(|secret| {
+                    let uri = koi_wire::totp::otpauth_uri("koi", &format!("certmesh@{host}"), secret.expose());
+                    obj(vec![("totp_uri", s(uri))])
+                })
+            }
+            _ => return Response::error(404, "no such certmesh endpoint"),
+        };
+        match result {
+            Ok(r) => r,
+            Err(e) => Response::error(e.status(), &e.to_string()),
+        }
+    }
+
+    async fn unlock(self, req: Request) -> Response {
+        let b: UnlockBody = match body(&req) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        if self.auth.borrow().is_unlocked() {
+            return obj(vec![("locked", Value::Bool(false))]);
+        }
+        let dir = self.paths.ca_dir();
+        let (tx, rx) = async_channel::bounded(1);
+        let pass = Secret::new(b.passphrase.into_bytes());
+        std::thread::spawn(move || {
+            let r = super::envelope::Envelope::open(&dir)
+                .and_then(|env| env.unwrap_master_with_passphrase(&pass))
+                .map_err(|e| e.to_string());
+            let _ = tx.send_blocking(r);
+        });
+        let master = match rx.recv().await {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => return Response::error(403, &e),
+            Err(_) => return Response::error(500, "unlock thread failed"),
+        };
+        let r = self.auth.borrow_mut().unlock_with_master(master);
+        match r {
+            Ok(()) => {
+                self.auth.borrow().log(now_unix(), "unlocked", "passphrase");
+                obj(vec![("locked", Value::Bool(false))])
+            }
+            Err(e) => Response::error(403, &e),
+        }
+    }
+}
+
+impl Capability for CertmeshService {
+    fn name(&self) -> &'static str {
+        "certmesh"
+    }
+
+    fn status(&self) -> CapabilityStatus {
+        let a = self.auth.borrow();
+        let n = a.roster().members.iter().filter(|m| m.status == "active").count();
+        CapabilityStatus {
+            name: "certmesh".into(),
+            state: "running".into(),
+            summary: format!(
+                "CA {} on {}, {n} members, enrollment {}",
+                if a.is_unlocked() { "unlocked" } else { "LOCKED" },
+                self.addr,
+                if a.enrollment_open(now_unix()) { "open" } else { "closed" }
+            ),
+        }
+    }
+
+    fn handle(&self, req: Request) -> Option<ResponseFuture> {
+        if req.head.method == "POST" && req.path() == "/v1/certmesh/unlock" {
+            return Some(Box::pin(self.clone().unlock(req)));
+        }
+        let resp = self.control(req);
+        Some(Box::pin(async move { resp }))
+    }
+}
