@@ -104,7 +104,9 @@ impl AuditLog {
         detail: &str,
     ) -> Result<Entry, String> {
         let lines = self.lines()?;
-        let prev = lines.last().map_or_else(|| GENESIS.to_string(), |l| sha(l.as_bytes()));
+        let prev = lines
+            .last()
+            .map_or_else(|| GENESIS.to_string(), |l| sha(l.as_bytes()));
         let mut e = Entry {
             seq: lines.len() as u64 + 1,
             at: format_utc(now),
@@ -132,8 +134,12 @@ impl AuditLog {
             sig: hex(&ca.sign(&head_bytes(e.seq, &last))?),
             last,
         };
-        write_atomic(&self.head, json::to_string(&head).as_bytes(), Secrecy::Public)
-            .map_err(|err| err.to_string())?;
+        write_atomic(
+            &self.head,
+            json::to_string(&head).as_bytes(),
+            Secrecy::Public,
+        )
+        .map_err(|err| err.to_string())?;
         Ok(e)
     }
 
@@ -143,7 +149,8 @@ impl AuditLog {
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                json::from_str(l).map_err(|_| format!("{} line {}: not an entry", self.log.display(), i + 1))
+                json::from_str(l)
+                    .map_err(|_| format!("{} line {}: not an entry", self.log.display(), i + 1))
             })
             .collect()
     }
@@ -214,9 +221,18 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let log = AuditLog::new(&dir);
         let ca = test_ca();
-        for (i, ev) in ["created", "enrolled", "enroll_failed", "window_closed"].iter().enumerate() {
-            log.append(&ca, 1_700_000_000 + i as u64, Some("Maria"), ev, &format!("host{i}"))
-                .unwrap();
+        for (i, ev) in ["created", "enrolled", "enroll_failed", "window_closed"]
+            .iter()
+            .enumerate()
+        {
+            log.append(
+                &ca,
+                1_700_000_000 + i as u64,
+                Some("Maria"),
+                ev,
+                &format!("host{i}"),
+            )
+            .unwrap();
         }
         (dir, log, ca)
     }
@@ -238,7 +254,8 @@ mod tests {
 
     #[test]
     fn each_tamper_class_is_detected() {
-        let cases: [(&str, fn(&mut Vec<String>)); 4] = [
+        type Tamper = fn(&mut Vec<String>);
+        let cases: [(&str, Tamper); 4] = [
             ("edit", |l| l[1] = l[1].replace("host1", "hostX")),
             ("delete", |l| {
                 l.remove(1);

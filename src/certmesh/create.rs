@@ -125,15 +125,29 @@ pub fn create(
         approval_required: o.approval_required,
         totp_secret_hash: secret_hash(&totp),
         totp_rotated_at: format_utc(now),
-        enrollment_state: if o.profile.enrollment_open_by_default() { "open" } else { "closed" }.into(),
+        enrollment_state: if o.profile.enrollment_open_by_default() {
+            "open"
+        } else {
+            "closed"
+        }
+        .into(),
         enrollment_closes_at: None,
         enrollment_closes_unix: None,
-        enrollment_last_opened: o.profile.enrollment_open_by_default().then(|| format_utc(now)),
+        enrollment_last_opened: o
+            .profile
+            .enrollment_open_by_default()
+            .then(|| format_utc(now)),
         ca_fingerprint: fp.clone(),
     });
     let audit = AuditLog::new(&paths.root());
     let op = o.operator.as_deref();
-    audit.append(&ca, now, op, "created", &format!("profile {} fingerprint {fp}", o.profile.name()))?;
+    audit.append(
+        &ca,
+        now,
+        op,
+        "created",
+        &format!("profile {} fingerprint {fp}", o.profile.name()),
+    )?;
 
     // Self-certification: the CA host enrolls itself, with a key born here like any member's.
     let (member_key, csr) = member_key_and_csr(&o.hostname)?;
@@ -162,8 +176,15 @@ pub fn create(
         reload_hook: None,
     });
     roster.save(&paths.roster(), &ca)?;
-    audit.append(&ca, now, op, "enrolled", &format!("{} (self) {}", o.hostname, leaf.sans.join(", ")))?;
-    let uri = koi_wire::totp::otpauth_uri("koi", &format!("certmesh@{}", o.hostname), totp.expose());
+    audit.append(
+        &ca,
+        now,
+        op,
+        "enrolled",
+        &format!("{} (self) {}", o.hostname, leaf.sans.join(", ")),
+    )?;
+    let uri =
+        koi_wire::totp::otpauth_uri("koi", &format!("certmesh@{}", o.hostname), totp.expose());
     Ok(Created {
         ca_fingerprint: fp,
         totp_secret: totp,

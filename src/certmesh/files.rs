@@ -65,8 +65,12 @@ impl MeshPaths {
     /// Reads the root cert's DER.
     pub fn read_ca_der(&self) -> Result<Vec<u8>, String> {
         let path = self.ca_cert();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("{}: {e} (no CA here; run `koi certmesh create`)", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "{}: {e} (no CA here; run `koi certmesh create`)",
+                path.display()
+            )
+        })?;
         super::ca::pem_decode(&text, "CERTIFICATE")
             .ok_or_else(|| format!("{}: not a PEM certificate", path.display()))
     }
@@ -170,7 +174,10 @@ mod tests {
         let paths = MeshPaths::new(&StateDir::new(root.clone()));
         let key = Secret::new(vec![1, 2, 3]);
         let dir = write_cert_set(&paths, "h", b"leaf1", &key, b"ca", 1).unwrap();
-        let mode = std::fs::metadata(dir.join("key.pem")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         let first = std::fs::read_to_string(dir.join("cert.pem")).unwrap();
         write_cert_set(&paths, "h", b"leaf2", &key, b"ca", 2).unwrap();

@@ -65,7 +65,12 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -74,11 +79,18 @@ impl ServerCertVerifier for PinVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -108,12 +120,27 @@ fn call(
     let name = ServerName::IpAddress(addr.ip().into());
     let conn = rustls::ClientConnection::new(Arc::new(cfg), name).map_err(|e| e.to_string())?;
     async_io::block_on(async {
-        let tcp = connect(addr, deadline).await.map_err(|e| format!("cannot reach the CA at {addr}: {e}"))?;
-        let mut tls = TlsStream::new(tcp, conn);
-        let headers: &[(&str, &str)] = if body.is_empty() { &[] } else { &[("Content-Type", "application/json")] };
-        let r = request(&mut tls, method, &addr.to_string(), target, headers, body, 256 * 1024, deadline)
+        let tcp = connect(addr, deadline)
             .await
-            .map_err(|e| format!("{e}"))?;
+            .map_err(|e| format!("cannot reach the CA at {addr}: {e}"))?;
+        let mut tls = TlsStream::new(tcp, conn);
+        let headers: &[(&str, &str)] = if body.is_empty() {
+            &[]
+        } else {
+            &[("Content-Type", "application/json")]
+        };
+        let r = request(
+            &mut tls,
+            method,
+            &addr.to_string(),
+            target,
+            headers,
+            body,
+            256 * 1024,
+            deadline,
+        )
+        .await
+        .map_err(|e| format!("{e}"))?;
         Ok((r.status(), r.body))
     })
 }
@@ -121,18 +148,33 @@ fn call(
 /// Connects once to learn the CA fingerprint the server presents (nothing is sent).
 pub fn probe_fingerprint(addr: SocketAddr) -> Result<String, String> {
     let v = verifier(None);
-    let _ = call(addr, v.clone(), "GET", "/v1/certmesh/health", b"", Instant::now() + Duration::from_secs(10));
+    let _ = call(
+        addr,
+        v.clone(),
+        "GET",
+        "/v1/certmesh/health",
+        b"",
+        Instant::now() + Duration::from_secs(10),
+    );
     let seen = v.seen.lock().ok().and_then(|s| s.clone());
     seen.ok_or_else(|| format!("{addr} did not present a koi CA certificate"))
 }
 
 /// The CA's health, over a pinned connection.
 pub fn health(addr: SocketAddr, pinned: &str) -> Result<Health, String> {
-    let (status, body) = call(addr, verifier(Some(pinned.into())), "GET", "/v1/certmesh/health", b"", Instant::now() + Duration::from_secs(10))?;
+    let (status, body) = call(
+        addr,
+        verifier(Some(pinned.into())),
+        "GET",
+        "/v1/certmesh/health",
+        b"",
+        Instant::now() + Duration::from_secs(10),
+    )?;
     if status != 200 {
         return Err(format!("CA answered {status}"));
     }
-    miniserde::json::from_str(&String::from_utf8_lossy(&body)).map_err(|_| "bad health reply".into())
+    miniserde::json::from_str(&String::from_utf8_lossy(&body))
+        .map_err(|_| "bad health reply".into())
 }
 
 fn error_text(status: u16, body: &[u8]) -> String {
@@ -174,9 +216,17 @@ pub fn enroll(
 ) -> Result<Enrolled, String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let json = miniserde::json::to_string(body);
-    let (status, resp) = call(addr, verifier(Some(pinned.into())), "POST", "/v1/certmesh/join", json.as_bytes(), deadline)?;
+    let (status, resp) = call(
+        addr,
+        verifier(Some(pinned.into())),
+        "POST",
+        "/v1/certmesh/join",
+        json.as_bytes(),
+        deadline,
+    )?;
     let parse = |b: &[u8]| -> Result<JoinReply, String> {
-        miniserde::json::from_str(&String::from_utf8_lossy(b)).map_err(|_| "the CA sent an unreadable reply".to_string())
+        miniserde::json::from_str(&String::from_utf8_lossy(b))
+            .map_err(|_| "the CA sent an unreadable reply".to_string())
     };
     let reply = match status {
         200 => parse(&resp)?,
@@ -186,10 +236,20 @@ pub fn enroll(
             let give_up = Instant::now() + wait;
             loop {
                 if Instant::now() >= give_up {
-                    return Err(format!("no approval within {}s; request {id} still waits at the CA", wait.as_secs()));
+                    return Err(format!(
+                        "no approval within {}s; request {id} still waits at the CA",
+                        wait.as_secs()
+                    ));
                 }
                 std::thread::sleep(Duration::from_millis(500));
-                let (s, b) = call(addr, verifier(Some(pinned.into())), "GET", &format!("/v1/certmesh/join/{id}"), b"", Instant::now() + Duration::from_secs(10))?;
+                let (s, b) = call(
+                    addr,
+                    verifier(Some(pinned.into())),
+                    "GET",
+                    &format!("/v1/certmesh/join/{id}"),
+                    b"",
+                    Instant::now() + Duration::from_secs(10),
+                )?;
                 match s {
                     202 => continue,
                     200 => break parse(&b)?,
@@ -199,8 +259,16 @@ pub fn enroll(
         }
         _ => return Err(error_text(status, &resp)),
     };
-    let leaf_der = reply.cert.as_deref().and_then(|p| pem_decode(p, "CERTIFICATE")).ok_or("no certificate in the reply")?;
-    let ca_der = reply.ca.as_deref().and_then(|p| pem_decode(p, "CERTIFICATE")).ok_or("no CA in the reply")?;
+    let leaf_der = reply
+        .cert
+        .as_deref()
+        .and_then(|p| pem_decode(p, "CERTIFICATE"))
+        .ok_or("no certificate in the reply")?;
+    let ca_der = reply
+        .ca
+        .as_deref()
+        .and_then(|p| pem_decode(p, "CERTIFICATE"))
+        .ok_or("no CA in the reply")?;
     if !ct_eq(fingerprint(&ca_der).as_bytes(), pinned.as_bytes()) {
         return Err("the CA returned a different root than the one pinned".into());
     }

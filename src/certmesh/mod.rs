@@ -1,19 +1,19 @@
 //! Certmesh: the private CA, its envelope-encrypted key, TOTP enrollment, the roster and the
 //! audit log (spec §4).
 
-pub mod ca;
-pub mod envelope;
 pub mod audit;
-pub mod roster;
+pub mod authority;
+pub mod ca;
+pub mod create;
 pub mod entropy;
+pub mod envelope;
+pub mod files;
+pub mod join;
 pub mod netinfo;
 pub mod payload;
-pub mod files;
-pub mod authority;
 pub mod profile;
-pub mod create;
-pub mod tls;
+pub mod roster;
 pub mod service;
-pub mod wire;
-pub mod join;
+pub mod tls;
 pub mod trust;
+pub mod wire;

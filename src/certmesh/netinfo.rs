@@ -52,7 +52,9 @@ fn all_addrs() -> Vec<IpAddr> {
             libc::AF_INET => {
                 // SAFETY: a full sockaddr_in is stored when the family is AF_INET.
                 let sin = unsafe { ptr::read_unaligned(sa.cast::<libc::sockaddr_in>()) };
-                out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))));
+                out.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                    sin.sin_addr.s_addr,
+                ))));
             }
             libc::AF_INET6 => {
                 // SAFETY: a full sockaddr_in6 is stored when the family is AF_INET6.

@@ -18,9 +18,7 @@ impl Profile {
         match s.trim().to_ascii_lowercase().as_str() {
             "personal" | "1" | "just me" => Ok(Profile::Personal),
             "team" | "2" | "my team" => Ok(Profile::Team),
-            "organization" | "organisation" | "3" | "my organization" => {
-                Ok(Profile::Organization)
-            }
+            "organization" | "organisation" | "3" | "my organization" => Ok(Profile::Organization),
             other => Err(format!(
                 "unknown profile `{other}`; use personal, team or organization"
             )),

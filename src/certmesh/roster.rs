@@ -182,8 +182,8 @@ impl Roster {
     /// Reads without checking the signature (for `status` when no CA cert is at hand).
     pub fn load_unverified(path: &Path) -> Result<Roster, String> {
         let bytes = read_bounded(path, 16 * 1024 * 1024).map_err(|e: StateError| e.to_string())?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| format!("{}: not UTF-8", path.display()))?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| format!("{}: not UTF-8", path.display()))?;
         let r: Roster = json::from_str(text)
             .map_err(|_| format!("{}: not a koi roster (bad JSON or fields)", path.display()))?;
         if r.schema != ROSTER_SCHEMA {
@@ -285,13 +285,22 @@ mod tests {
         assert!(back.is_revoked("OLD"));
         let text = std::fs::read_to_string(&path).unwrap();
         for field in [
-            "trust_profile", "operator", "domain_scope", "subnet_scope", "enrollment_state",
-            "enrollment_closes_at", "totp_rotated_at", "proxy_entries", "totp_secret_hash",
+            "trust_profile",
+            "operator",
+            "domain_scope",
+            "subnet_scope",
+            "enrollment_state",
+            "enrollment_closes_at",
+            "totp_rotated_at",
+            "proxy_entries",
+            "totp_secret_hash",
         ] {
             assert!(text.contains(field), "{field}");
         }
         std::fs::write(&path, text.replace("\"team\"", "\"personal\"")).unwrap();
-        assert!(Roster::load(&path, ca.cert_der()).unwrap_err().contains("signature"));
+        assert!(Roster::load(&path, ca.cert_der())
+            .unwrap_err()
+            .contains("signature"));
         std::fs::write(&path, "{").unwrap();
         assert!(Roster::load(&path, ca.cert_der()).is_err());
         let _ = std::fs::remove_dir_all(&dir);

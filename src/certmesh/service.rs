@@ -4,7 +4,7 @@
 //! `deny`, `revoke`, `rotate-secret`). Both share one [`Authority`] on the agent's executor.
 //! Never blocks the executor on Argon2: passphrase unlocking runs on a helper thread.
 
-use super::authority::{Authority, Joined, JoinRequest, PendingState};
+use super::authority::{Authority, JoinRequest, Joined, PendingState};
 use super::ca::pem_decode;
 use super::files::MeshPaths;
 use super::roster::unhex;
@@ -46,7 +46,8 @@ fn tls_config(paths: &MeshPaths, auth: &Authority) -> Result<Arc<rustls::ServerC
     let chain = std::fs::read_to_string(dir.join("fullchain.pem"))
         .map_err(|e| format!("{}: {e}", dir.join("fullchain.pem").display()))?;
     let key = Secret::new(
-        std::fs::read(dir.join("key.pem")).map_err(|e| format!("{}: {e}", dir.join("key.pem").display()))?,
+        std::fs::read(dir.join("key.pem"))
+            .map_err(|e| format!("{}: {e}", dir.join("key.pem").display()))?,
     );
     let mut certs = Vec::new();
     let mut rest = chain.as_str();
@@ -56,7 +57,8 @@ fn tls_config(paths: &MeshPaths, auth: &Authority) -> Result<Arc<rustls::ServerC
         certs.push(rustls::pki_types::CertificateDer::from(der));
         rest = &block[27..];
     }
-    let key_der = pem_decode(&String::from_utf8_lossy(key.expose()), "PRIVATE KEY").ok_or("bad key.pem")?;
+    let key_der =
+        pem_decode(&String::from_utf8_lossy(key.expose()), "PRIVATE KEY").ok_or("bad key.pem")?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key_der.into());
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cfg = rustls::ServerConfig::builder_with_provider(provider)
@@ -80,10 +82,15 @@ impl CertmeshService {
         let mut auth = Authority::open(paths)?;
         match auth.unlock_auto() {
             Ok(()) => crate::log!(Info, "certmesh", "CA unlocked with the auto-unlock key"),
-            Err(_) => crate::log!(Warn, "certmesh", "CA locked: run `koi certmesh unlock` to let it sign"),
+            Err(_) => crate::log!(
+                Warn,
+                "certmesh",
+                "CA locked: run `koi certmesh unlock` to let it sign"
+            ),
         }
         let tls = tls_config(paths, &auth)?;
-        let listener = TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let listener =
+            TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let listener = Async::new(listener).map_err(|e| e.to_string())?;
         let svc = CertmeshService {
@@ -97,8 +104,14 @@ impl CertmeshService {
             let api = api.clone();
             async move { api.lan_route(req) }
         });
-        ex.spawn(accept_loop(ex.clone(), listener, tls, handler, stopping.clone()))
-            .detach();
+        ex.spawn(accept_loop(
+            ex.clone(),
+            listener,
+            tls,
+            handler,
+            stopping.clone(),
+        ))
+        .detach();
         let ticker = svc.auth.clone();
         ex.spawn(async move {
             loop {
@@ -135,12 +148,19 @@ impl CertmeshService {
                     status: "ok".into(),
                     ca_fingerprint: super::ca::fingerprint(a.ca_der()),
                     locked: !a.is_unlocked(),
-                    enrollment: if a.enrollment_open(now_unix()) { "open" } else { "closed" }.into(),
+                    enrollment: if a.enrollment_open(now_unix()) {
+                        "open"
+                    } else {
+                        "closed"
+                    }
+                    .into(),
                     profile: a.roster().metadata.trust_profile.clone(),
                 };
                 Response::json(200, json::to_string(&h))
             }
-            ("GET", "/v1/certmesh/roster") => Response::json(200, json::to_string(self.auth.borrow().roster())),
+            ("GET", "/v1/certmesh/roster") => {
+                Response::json(200, json::to_string(self.auth.borrow().roster()))
+            }
             ("POST", "/v1/certmesh/join") => self.join(&req),
             ("GET", p) if p.starts_with("/v1/certmesh/join/") => {
                 let id = &p["/v1/certmesh/join/".len()..];
@@ -251,7 +271,12 @@ async fn accept_loop(
             }
         };
         active.set(active.get() + 1);
-        let (handler, config, shutdown, active) = (handler.clone(), config.clone(), shutdown.clone(), active.clone());
+        let (handler, config, shutdown, active) = (
+            handler.clone(),
+            config.clone(),
+            shutdown.clone(),
+            active.clone(),
+        );
         ex.spawn(async move {
             let mut tls = TlsStream::new(stream, conn);
             serve_connection(&mut tls, peer, &*handler, &config, &shutdown).await;
@@ -304,7 +329,8 @@ fn s(v: impl Into<String>) -> Value {
 }
 
 fn body<T: Deserialize>(req: &Request) -> Result<T, Response> {
-    json::from_str(&String::from_utf8_lossy(&req.body)).map_err(|_| Response::error(400, "bad request body"))
+    json::from_str(&String::from_utf8_lossy(&req.body))
+        .map_err(|_| Response::error(400, "bad request body"))
 }
 
 impl CertmeshService {
@@ -317,15 +343,25 @@ impl CertmeshService {
         o.insert("role".into(), s("ca"));
         o.insert("locked".into(), Value::Bool(!a.is_unlocked()));
         o.insert("profile".into(), s(r.metadata.trust_profile.clone()));
-        o.insert("ca_fingerprint".into(), s(r.metadata.ca_fingerprint.clone()));
+        o.insert(
+            "ca_fingerprint".into(),
+            s(r.metadata.ca_fingerprint.clone()),
+        );
         o.insert("api".into(), s(self.addr.to_string()));
         o.insert(
             "enrollment".into(),
-            s(if a.enrollment_open(now) { "open" } else { "closed" }),
+            s(if a.enrollment_open(now) {
+                "open"
+            } else {
+                "closed"
+            }),
         );
         o.insert(
             "enrollment_closes_at".into(),
-            r.metadata.enrollment_closes_at.clone().map_or(Value::Null, Value::String),
+            r.metadata
+                .enrollment_closes_at
+                .clone()
+                .map_or(Value::Null, Value::String),
         );
         let members = r
             .members
@@ -338,7 +374,9 @@ impl CertmeshService {
                 e.insert("cert_expires".into(), s(m.cert_expires.clone()));
                 e.insert(
                     "expires_in_days".into(),
-                    Value::Number(Number::I64((m.cert_expires_unix as i64 - now as i64) / 86_400)),
+                    Value::Number(Number::I64(
+                        (m.cert_expires_unix as i64 - now as i64) / 86_400,
+                    )),
                 );
                 Value::Object(e)
             })
@@ -356,7 +394,12 @@ impl CertmeshService {
         o.insert("pending".into(), Value::Array(pending));
         o.insert(
             "revoked".into(),
-            Value::Array(r.revocation_list.iter().map(|x| s(x.hostname.clone())).collect()),
+            Value::Array(
+                r.revocation_list
+                    .iter()
+                    .map(|x| s(x.hostname.clone()))
+                    .collect(),
+            ),
         );
         o
     }
@@ -365,70 +408,86 @@ impl CertmeshService {
         let now = now_unix();
         let path = req.path().trim_start_matches("/v1/certmesh/").to_string();
         let method = req.head.method.clone();
-        let result: Result<Response, super::authority::Refused> = match (method.as_str(), path.as_str()) {
-            ("GET", "status") => Ok(Response::json(200, json::to_string(&self.status_json()))),
-            ("POST", "open-enrollment") => {
-                let b: WindowBody = match body(&req) {
-                    Ok(b) => b,
-                    Err(r) => return r,
-                };
-                self.auth.borrow_mut().open_enrollment(now, b.duration_secs).map(|until| {
-                    obj(vec![
-                        ("enrollment", s("open")),
-                        ("closes_at", until.map_or(Value::Null, |t| s(crate::base::format_utc(t)))),
-                    ])
-                })
-            }
-            ("POST", "close-enrollment") => self
-                .auth
-                .borrow_mut()
-                .close_enrollment(now)
-                .map(|()| obj(vec![("enrollment", s("closed"))])),
-            ("POST", "approve") => {
-                let b: WhichBody = match body(&req) {
-                    Ok(b) => b,
-                    Err(r) => return r,
-                };
-                self.auth
+        let result: Result<Response, super::authority::Refused> =
+            match (method.as_str(), path.as_str()) {
+                ("GET", "status") => Ok(Response::json(200, json::to_string(&self.status_json()))),
+                ("POST", "open-enrollment") => {
+                    let b: WindowBody = match body(&req) {
+                        Ok(b) => b,
+                        Err(r) => return r,
+                    };
+                    self.auth
+                        .borrow_mut()
+                        .open_enrollment(now, b.duration_secs)
+                        .map(|until| {
+                            obj(vec![
+                                ("enrollment", s("open")),
+                                (
+                                    "closes_at",
+                                    until.map_or(Value::Null, |t| s(crate::base::format_utc(t))),
+                                ),
+                            ])
+                        })
+                }
+                ("POST", "close-enrollment") => self
+                    .auth
                     .borrow_mut()
-                    .approve(&b.request, now, &mut OsRandom)
-                    .map(|i| obj(vec![("approved", s(b.request.clone())), ("sans", Value::Array(i.sans.into_iter().map(s).collect()))]))
-            }
-            ("POST", "deny") => {
-                let b: WhichBody = match body(&req) {
-                    Ok(b) => b,
-                    Err(r) => return r,
-                };
-                self.auth
-                    .borrow_mut()
-                    .deny(&b.request, now)
-                    .map(|h| obj(vec![("denied", s(h))]))
-            }
-            ("POST", "revoke") => {
-                let b: RevokeBody = match body(&req) {
-                    Ok(b) => b,
-                    Err(r) => return r,
-                };
-                self.auth
-                    .borrow_mut()
-                    .revoke(&b.host, b.reason, now)
-                    .map(|()| obj(vec![("revoked", s(b.host.clone()))]))
-            }
-            ("POST", "rotate-secret") => {
-                let mut a = self.auth.borrow_mut();
-                let host = a
-                    .roster()
-                    .members
-                    .iter()
-                    .find(|m| m.role == "primary")
-                    .map_or_else(|| "ca".to_string(), |m| m.hostname.clone());
-                a.rotate_secret(now, &mut OsRandom).map(|secret| {
-                    let uri = koi_wire::totp::otpauth_uri("koi", &format!("certmesh@{host}"), secret.expose());
-                    obj(vec![("totp_uri", s(uri))])
-                })
-            }
-            _ => return Response::error(404, "no such certmesh endpoint"),
-        };
+                    .close_enrollment(now)
+                    .map(|()| obj(vec![("enrollment", s("closed"))])),
+                ("POST", "approve") => {
+                    let b: WhichBody = match body(&req) {
+                        Ok(b) => b,
+                        Err(r) => return r,
+                    };
+                    self.auth
+                        .borrow_mut()
+                        .approve(&b.request, now, &mut OsRandom)
+                        .map(|i| {
+                            obj(vec![
+                                ("approved", s(b.request.clone())),
+                                ("sans", Value::Array(i.sans.into_iter().map(s).collect())),
+                            ])
+                        })
+                }
+                ("POST", "deny") => {
+                    let b: WhichBody = match body(&req) {
+                        Ok(b) => b,
+                        Err(r) => return r,
+                    };
+                    self.auth
+                        .borrow_mut()
+                        .deny(&b.request, now)
+                        .map(|h| obj(vec![("denied", s(h))]))
+                }
+                ("POST", "revoke") => {
+                    let b: RevokeBody = match body(&req) {
+                        Ok(b) => b,
+                        Err(r) => return r,
+                    };
+                    self.auth
+                        .borrow_mut()
+                        .revoke(&b.host, b.reason, now)
+                        .map(|()| obj(vec![("revoked", s(b.host.clone()))]))
+                }
+                ("POST", "rotate-secret") => {
+                    let mut a = self.auth.borrow_mut();
+                    let host = a
+                        .roster()
+                        .members
+                        .iter()
+                        .find(|m| m.role == "primary")
+                        .map_or_else(|| "ca".to_string(), |m| m.hostname.clone());
+                    a.rotate_secret(now, &mut OsRandom).map(|secret| {
+                        let uri = koi_wire::totp::otpauth_uri(
+                            "koi",
+                            &format!("certmesh@{host}"),
+                            secret.expose(),
+                        );
+                        obj(vec![("totp_uri", s(uri))])
+                    })
+                }
+                _ => return Response::error(404, "no such certmesh endpoint"),
+            };
         match result {
             Ok(r) => r,
             Err(e) => Response::error(e.status(), &e.to_string()),
@@ -475,15 +534,28 @@ impl Capability for CertmeshService {
 
     fn status(&self) -> CapabilityStatus {
         let a = self.auth.borrow();
-        let n = a.roster().members.iter().filter(|m| m.status == "active").count();
+        let n = a
+            .roster()
+            .members
+            .iter()
+            .filter(|m| m.status == "active")
+            .count();
         CapabilityStatus {
             name: "certmesh".into(),
             state: "running".into(),
             summary: format!(
                 "CA {} on {}, {n} members, enrollment {}",
-                if a.is_unlocked() { "unlocked" } else { "LOCKED" },
+                if a.is_unlocked() {
+                    "unlocked"
+                } else {
+                    "LOCKED"
+                },
                 self.addr,
-                if a.enrollment_open(now_unix()) { "open" } else { "closed" }
+                if a.enrollment_open(now_unix()) {
+                    "open"
+                } else {
+                    "closed"
+                }
             ),
         }
     }

@@ -68,7 +68,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
     /// Writes out pending TLS records; `Pending` if the socket is full.
     fn poll_flush_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.wants_write() {
-            let mut sync = SyncIo { io: &mut self.io, cx };
+            let mut sync = SyncIo {
+                io: &mut self.io,
+                cx,
+            };
             match self.conn.write_tls(&mut sync) {
                 Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Ok(_) => {}
@@ -81,7 +84,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
 
     /// Reads TLS records once; `Ok(false)` at end of stream.
     fn poll_read_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<bool>> {
-        let mut sync = SyncIo { io: &mut self.io, cx };
+        let mut sync = SyncIo {
+            io: &mut self.io,
+            cx,
+        };
         match self.conn.read_tls(&mut sync) {
             Ok(0) => Poll::Ready(Ok(false)),
             Ok(_) => match self.conn.process_new_packets() {
@@ -99,7 +105,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         loop {
             match this.conn.reader().read(buf) {
@@ -125,7 +135,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         // Finish the handshake first so a client's first bytes are not stuck behind it.
         while this.conn.is_handshaking() {
@@ -138,7 +152,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<S> {
             }
             match this.poll_read_tls(cx) {
                 Poll::Ready(Ok(true)) => {}
-                Poll::Ready(Ok(false)) => return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into())),
+                Poll::Ready(Ok(false)) => {
+                    return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()))
+                }
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             }

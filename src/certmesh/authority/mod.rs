@@ -127,8 +127,15 @@ impl std::fmt::Display for Refused {
         match self {
             Refused::Locked => write!(f, "the CA is locked; run `koi certmesh unlock` on the CA"),
             Refused::Revoked(h) => write!(f, "{h} is revoked and cannot enroll"),
-            Refused::Closed => write!(f, "enrollment closed; ask the operator to run `koi certmesh open-enrollment`"),
-            Refused::LockedOut(t) => write!(f, "too many wrong codes: enrollment locked until {}", format_utc(*t)),
+            Refused::Closed => write!(
+                f,
+                "enrollment closed; ask the operator to run `koi certmesh open-enrollment`"
+            ),
+            Refused::LockedOut(t) => write!(
+                f,
+                "too many wrong codes: enrollment locked until {}",
+                format_utc(*t)
+            ),
             Refused::BadCode(why) => write!(f, "code refused: {why}"),
             Refused::Scope(why) => write!(f, "outside this CA's scope: {why}"),
             Refused::Bad(why) => write!(f, "bad request: {why}"),
@@ -192,7 +199,12 @@ pub struct Authority {
 
 impl std::fmt::Debug for Authority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Authority({}, unlocked: {})", fingerprint(&self.ca_der), self.unlocked.is_some())
+        write!(
+            f,
+            "Authority({}, unlocked: {})",
+            fingerprint(&self.ca_der),
+            self.unlocked.is_some()
+        )
     }
 }
 
@@ -286,10 +298,17 @@ impl Authority {
     /// Appends to the audit log (needs the CA unlocked to sign).
     pub fn log(&self, now: u64, event: &str, detail: &str) {
         let Some(u) = &self.unlocked else {
-            crate::log!(Warn, "certmesh", "not audited (CA locked): {event} {detail}");
+            crate::log!(
+                Warn,
+                "certmesh",
+                "not audited (CA locked): {event} {detail}"
+            );
             return;
         };
-        if let Err(e) = self.audit.append(&u.ca, now, self.operator().as_deref(), event, detail) {
+        if let Err(e) = self
+            .audit
+            .append(&u.ca, now, self.operator().as_deref(), event, detail)
+        {
             crate::log!(Error, "certmesh", "audit log write failed: {e}");
         }
         crate::log!(Info, "certmesh", "{event}: {detail}");
@@ -323,7 +342,11 @@ impl Authority {
     }
 
     /// Opens the window, for `duration` seconds or until closed.
-    pub fn open_enrollment(&mut self, now: u64, duration: Option<u64>) -> Result<Option<u64>, Refused> {
+    pub fn open_enrollment(
+        &mut self,
+        now: u64,
+        duration: Option<u64>,
+    ) -> Result<Option<u64>, Refused> {
         self.ca()?;
         let until = duration.map(|d| now + d);
         let m = &mut self.roster.metadata;
@@ -332,7 +355,10 @@ impl Authority {
         m.enrollment_closes_at = until.map(format_utc);
         m.enrollment_last_opened = Some(format_utc(now));
         self.save_roster()?;
-        let detail = until.map_or_else(|| "no deadline".to_string(), |t| format!("until {}", format_utc(t)));
+        let detail = until.map_or_else(
+            || "no deadline".to_string(),
+            |t| format!("until {}", format_utc(t)),
+        );
         self.log(now, "window_opened", &detail);
         Ok(until)
     }
@@ -373,7 +399,13 @@ impl Authority {
             return Err(Refused::LockedOut(t));
         }
         let secret = &self.unlocked.as_ref().ok_or(Refused::Locked)?.totp;
-        match koi_wire::totp::verify(&RingHmacSha1, secret.expose(), &req.code, now, self.last_step) {
+        match koi_wire::totp::verify(
+            &RingHmacSha1,
+            secret.expose(),
+            &req.code,
+            now,
+            self.last_step,
+        ) {
             Ok(step) => {
                 self.last_step = Some(step);
                 self.rate.succeed();
@@ -400,9 +432,11 @@ impl Authority {
         }
         if self.roster.metadata.approval_required {
             let mut id = [0u8; 12];
-            rng.fill(&mut id).map_err(|e| Refused::Internal(e.to_string()))?;
+            rng.fill(&mut id)
+                .map_err(|e| Refused::Internal(e.to_string()))?;
             let id = hex(&id);
-            self.pending.retain(|p| now.saturating_sub(p.created) < 3600);
+            self.pending
+                .retain(|p| now.saturating_sub(p.created) < 3600);
             self.pending.push(Pending {
                 id: id.clone(),
                 created: now,
@@ -415,7 +449,12 @@ impl Authority {
         self.issue(&req, now, rng).map(Joined::Issued)
     }
 
-    fn issue(&mut self, req: &JoinRequest, now: u64, rng: &mut dyn RandomSource) -> Result<Issued, Refused> {
+    fn issue(
+        &mut self,
+        req: &JoinRequest,
+        now: u64,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Issued, Refused> {
         let host = req.hostname.to_ascii_lowercase();
         let leaf_req = LeafRequest {
             hostname: host.clone(),
@@ -444,7 +483,15 @@ impl Authority {
         };
         self.upsert_member(member);
         self.save_roster()?;
-        self.log(now, "enrolled", &format!("{host} ({}) until {}", leaf.sans.join(", "), format_utc(leaf.expires)));
+        self.log(
+            now,
+            "enrolled",
+            &format!(
+                "{host} ({}) until {}",
+                leaf.sans.join(", "),
+                format_utc(leaf.expires)
+            ),
+        );
         Ok(Issued {
             cert_pem: cert_pem(&leaf.der),
             ca_pem: cert_pem(&self.ca_der),
@@ -455,7 +502,12 @@ impl Authority {
 
     /// Adds or replaces a member entry (keeping a primary's role).
     pub fn upsert_member(&mut self, mut m: Member) {
-        if let Some(old) = self.roster.members.iter_mut().find(|x| x.hostname == m.hostname) {
+        if let Some(old) = self
+            .roster
+            .members
+            .iter_mut()
+            .find(|x| x.hostname == m.hostname)
+        {
             if old.role != "member" {
                 m.role = old.role.clone();
             }
@@ -476,7 +528,9 @@ impl Authority {
 
     /// Waiting requests.
     pub fn pending(&self) -> impl Iterator<Item = &Pending> {
-        self.pending.iter().filter(|p| p.state == PendingState::Waiting)
+        self.pending
+            .iter()
+            .filter(|p| p.state == PendingState::Waiting)
     }
 
     fn find_waiting(&self, which: &str) -> Result<usize, Refused> {
@@ -490,7 +544,12 @@ impl Authority {
     }
 
     /// Approves a waiting request (by id or host name) and issues its cert.
-    pub fn approve(&mut self, which: &str, now: u64, rng: &mut dyn RandomSource) -> Result<Issued, Refused> {
+    pub fn approve(
+        &mut self,
+        which: &str,
+        now: u64,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Issued, Refused> {
         self.ca()?;
         let i = self.find_waiting(which)?;
         let req = self.pending[i].request.clone();
@@ -525,22 +584,40 @@ impl Authority {
                 reason: reason.clone(),
             });
         }
-        for m in self.roster.members.iter_mut().filter(|m| m.hostname == host) {
+        for m in self
+            .roster
+            .members
+            .iter_mut()
+            .filter(|m| m.hostname == host)
+        {
             m.status = "revoked".into();
         }
         self.save_roster()?;
-        self.log(now, "revoked", &format!("{host}: {}", reason.unwrap_or_else(|| "no reason given".into())));
+        self.log(
+            now,
+            "revoked",
+            &format!(
+                "{host}: {}",
+                reason.unwrap_or_else(|| "no reason given".into())
+            ),
+        );
         Ok(())
     }
 
     /// Replaces the TOTP secret (re-encrypting it with the CA key); returns the new secret.
-    pub fn rotate_secret(&mut self, now: u64, rng: &mut dyn RandomSource) -> Result<Secret, Refused> {
+    pub fn rotate_secret(
+        &mut self,
+        now: u64,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Secret, Refused> {
         let u = self.unlocked.as_ref().ok_or(Refused::Locked)?;
         let mut buf = vec![0u8; 20];
-        rng.fill(&mut buf).map_err(|e| Refused::Internal(e.to_string()))?;
+        rng.fill(&mut buf)
+            .map_err(|e| Refused::Internal(e.to_string()))?;
         let secret = Secret::new(buf);
         let payload = payload::pack(&u.key, &secret).map_err(Refused::Internal)?;
-        let mut env = Envelope::open(&self.paths.ca_dir()).map_err(|e| Refused::Internal(e.to_string()))?;
+        let mut env =
+            Envelope::open(&self.paths.ca_dir()).map_err(|e| Refused::Internal(e.to_string()))?;
         env.replace_ca_key(&u.master, payload.expose(), rng)
             .map_err(|e| Refused::Internal(e.to_string()))?;
         if let Some(u) = self.unlocked.as_mut() {
@@ -561,12 +638,18 @@ pub fn secret_hash(s: &Secret) -> String {
 }
 
 fn join_ips(ips: &[IpAddr]) -> String {
-    ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
+    ips.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn check_scope(req: &LeafRequest, scope: &Scope) -> Result<(), String> {
     if !super::ca::scope::valid_dns_name(&req.hostname) || req.hostname.contains('.') {
-        return Err(format!("`{}` is not a single-label host name", req.hostname));
+        return Err(format!(
+            "`{}` is not a single-label host name",
+            req.hostname
+        ));
     }
     for s in super::ca::leaf_sans(req, scope) {
         match s.parse::<IpAddr>() {

@@ -11,10 +11,7 @@ use ring::digest::{Context, SHA256};
 use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 
 /// Generates a P-256 key as PKCS#8 DER from 32 bytes of `rng` mixed with `extra_entropy`.
-pub fn generate_p256(
-    extra_entropy: &[u8],
-    rng: &mut dyn RandomSource,
-) -> Result<Secret, String> {
+pub fn generate_p256(extra_entropy: &[u8], rng: &mut dyn RandomSource) -> Result<Secret, String> {
     let mut buf = vec![0u8; 32];
     let filled = rng.fill(&mut buf);
     let os = Secret::new(buf);

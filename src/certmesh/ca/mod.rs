@@ -38,7 +38,8 @@ fn set_validity(p: &mut CertificateParams, from: u64, to: u64) {
 
 fn serial(rng: &mut dyn RandomSource) -> Result<SerialNumber, String> {
     let mut b = [0u8; 16];
-    rng.fill(&mut b).map_err(|e| format!("no randomness: {e}"))?;
+    rng.fill(&mut b)
+        .map_err(|e| format!("no randomness: {e}"))?;
     b[0] = (b[0] & 0x7f) | 0x01;
     Ok(SerialNumber::from_slice(&b))
 }
@@ -126,7 +127,11 @@ pub fn create_root(
     dn.push(DnType::CommonName, common_name);
     dn.push(DnType::OrganizationName, "koi certmesh");
     p.distinguished_name = dn;
-    set_validity(&mut p, now.saturating_sub(BACKDATE_SECS), now + ROOT_LIFETIME_SECS);
+    set_validity(
+        &mut p,
+        now.saturating_sub(BACKDATE_SECS),
+        now + ROOT_LIFETIME_SECS,
+    );
     p.serial_number = Some(serial(rng)?);
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     p.key_usages = vec![
@@ -258,7 +263,10 @@ impl Ca {
         rng: &mut dyn RandomSource,
     ) -> Result<Leaf, String> {
         if !scope::valid_dns_name(&req.hostname) || req.hostname.contains('.') {
-            return Err(format!("`{}` is not a single-label host name", req.hostname));
+            return Err(format!(
+                "`{}` is not a single-label host name",
+                req.hostname
+            ));
         }
         let sans = leaf_sans(req, scope);
         for s in &sans {

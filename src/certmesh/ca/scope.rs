@@ -90,9 +90,9 @@ pub fn private_ranges() -> Vec<Cidr> {
         "127.0.0.0/8",
         "::1/128",
     ]
-        .iter()
-        .filter_map(|c| Cidr::parse(c).ok())
-        .collect()
+    .iter()
+    .filter_map(|c| Cidr::parse(c).ok())
+    .collect()
 }
 
 /// True if `name` is `suffix` or ends in `.suffix` (ASCII case-insensitive).
@@ -151,7 +151,10 @@ impl Scope {
     pub fn permitted_ips(&self) -> Vec<Cidr> {
         let mut out = private_ranges();
         if let Some(s) = self.subnet {
-            if !out.iter().any(|r| r.contains(s.addr) && r.prefix <= s.prefix) {
+            if !out
+                .iter()
+                .any(|r| r.contains(s.addr) && r.prefix <= s.prefix)
+            {
                 out.push(s);
             }
         }

@@ -49,7 +49,8 @@ fn webpki_accepts(ca: &Ca, leaf: &[u8], name: &str) -> Result<(), String> {
 }
 
 fn openssl_verify(ca: &Ca, leaf: &[u8]) -> Option<(bool, String)> {
-    let dir = std::env::temp_dir().join(format!("koi-ca-test-{}-{}", std::process::id(), leaf.len()));
+    let dir =
+        std::env::temp_dir().join(format!("koi-ca-test-{}-{}", std::process::id(), leaf.len()));
     std::fs::create_dir_all(&dir).ok()?;
     std::fs::write(dir.join("ca.pem"), cert_pem(ca.cert_der())).ok()?;
     std::fs::write(dir.join("leaf.pem"), cert_pem(leaf)).ok()?;
@@ -79,7 +80,9 @@ fn issued_leaf_verifies_in_webpki_and_openssl() {
         fqdn: None,
         ips: vec!["10.1.2.3".parse().unwrap()],
     };
-    let leaf = ca.issue(&csr, &req, &scope(), now(), &mut OsRandom).unwrap();
+    let leaf = ca
+        .issue(&csr, &req, &scope(), now(), &mut OsRandom)
+        .unwrap();
     assert_eq!(leaf.sans, ["stone.lan", "stone.local", "10.1.2.3"]);
     webpki_accepts(&ca, &leaf.der, "stone.lan").unwrap();
     webpki_accepts(&ca, &leaf.der, "10.1.2.3").unwrap();
@@ -124,16 +127,30 @@ fn out_of_constraint_leaf_forced_through_the_library_is_rejected_everywhere() {
         fqdn: Some("example.com".into()),
         ips: vec![],
     };
-    assert!(ca.issue(&csr, &req, &scope(), now(), &mut OsRandom).is_err());
+    assert!(ca
+        .issue(&csr, &req, &scope(), now(), &mut OsRandom)
+        .is_err());
     // ...and forced through the signer, verifiers refuse it because of the root's constraints.
     let leaf = ca
-        .sign_leaf(&kp, "example.com", &["example.com".into()], now(), &mut OsRandom)
+        .sign_leaf(
+            &kp,
+            "example.com",
+            &["example.com".into()],
+            now(),
+            &mut OsRandom,
+        )
         .unwrap();
     let err = webpki_accepts(&ca, &leaf.der, "example.com").unwrap_err();
-    assert!(err.to_lowercase().contains("name") || err.to_lowercase().contains("constraint"), "{err}");
+    assert!(
+        err.to_lowercase().contains("name") || err.to_lowercase().contains("constraint"),
+        "{err}"
+    );
     let (ok, text) = openssl_verify(&ca, &leaf.der).expect("openssl is installed");
     assert!(!ok, "openssl accepted an example.com leaf: {text}");
-    assert!(text.contains("name constraint") || text.contains("permitted"), "{text}");
+    assert!(
+        text.contains("name constraint") || text.contains("permitted"),
+        "{text}"
+    );
     // A public IP is refused the same way.
     let leaf = ca
         .sign_leaf(&kp, "x", &["8.8.8.8".into()], now(), &mut OsRandom)

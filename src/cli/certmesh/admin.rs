@@ -15,7 +15,10 @@ use std::process::ExitCode;
 
 fn call(common: &Common, path: &str, body: Option<String>) -> Result<Object, ExitCode> {
     let client = AgentClient::find(&common.state).map_err(|e| {
-        common.fail(&format!("{e}; the CA's commands need its agent (`koi agent`)"), EXIT_NO_AGENT)
+        common.fail(
+            &format!("{e}; the CA's commands need its agent (`koi agent`)"),
+            EXIT_NO_AGENT,
+        )
     })?;
     let r = match body {
         Some(b) => client.post(path, &b),
@@ -48,7 +51,11 @@ pub(super) fn unlock(common: &Common, file: Option<&str>) -> ExitCode {
         Err(e) => return common.fail(&e, 2),
     };
     let text = String::from_utf8_lossy(pass.expose()).to_string();
-    match call(common, "/v1/certmesh/unlock", Some(format!("{{\"passphrase\":{}}}", json_str(&text)))) {
+    match call(
+        common,
+        "/v1/certmesh/unlock",
+        Some(format!("{{\"passphrase\":{}}}", json_str(&text))),
+    ) {
         Ok(o) => done(common, Obj(o), "CA unlocked: it can sign again."),
         Err(c) => c,
     }
@@ -107,7 +114,11 @@ pub(super) fn revoke(common: &Common, host: &str, reason: Option<String>) -> Exi
     let reason = reason.map_or("null".to_string(), |r| json_str(&r));
     let body = format!("{{\"host\":{},\"reason\":{reason}}}", json_str(host));
     match call(common, "/v1/certmesh/revoke", Some(body)) {
-        Ok(o) => done(common, Obj(o), &format!("{host} revoked: it will never be issued or renewed again.")),
+        Ok(o) => done(
+            common,
+            Obj(o),
+            &format!("{host} revoked: it will never be issued or renewed again."),
+        ),
         Err(c) => c,
     }
 }
@@ -157,45 +168,57 @@ pub(super) fn status(common: &Common) -> ExitCode {
         };
         let fp = crate::certmesh::ca::fingerprint(&ca_der);
         let stores = trust::trusted_in(&fp);
-        let mut o = match AgentClient::find(&common.state).and_then(|c| c.get("/v1/certmesh/status")) {
-            Ok(text) => match json::from_str::<Value>(&text) {
-                Ok(Value::Object(o)) => o,
-                _ => return common.fail("the agent sent an unreadable status", 1),
-            },
-            Err(_) => {
-                let roster = match Roster::load(&paths.roster(), &ca_der) {
-                    Ok(r) => r,
-                    Err(e) => return common.fail(&e, 1),
-                };
-                let now = now_unix();
-                let mut o = Object::new();
-                o.insert("role".into(), Value::String("ca".into()));
-                o.insert("locked".into(), Value::Bool(true));
-                o.insert("agent".into(), Value::String("not running".into()));
-                o.insert("profile".into(), Value::String(roster.metadata.trust_profile.clone()));
-                o.insert("ca_fingerprint".into(), Value::String(fp.clone()));
-                o.insert("enrollment".into(), Value::String(roster.metadata.enrollment_state.clone()));
-                let members = roster
-                    .members
-                    .iter()
-                    .map(|m| {
-                        let mut e = Object::new();
-                        e.insert("hostname".into(), Value::String(m.hostname.clone()));
-                        e.insert("role".into(), Value::String(m.role.clone()));
-                        e.insert("status".into(), Value::String(m.status.clone()));
-                        e.insert("cert_expires".into(), Value::String(m.cert_expires.clone()));
-                        e.insert(
-                            "expires_in_days".into(),
-                            Value::Number(Number::I64((m.cert_expires_unix as i64 - now as i64) / 86_400)),
-                        );
-                        Value::Object(e)
-                    })
-                    .collect();
-                o.insert("members".into(), Value::Array(members));
-                o
-            }
-        };
-        o.insert("trust_stores".into(), Value::Array(stores.iter().cloned().map(Value::String).collect()));
+        let mut o =
+            match AgentClient::find(&common.state).and_then(|c| c.get("/v1/certmesh/status")) {
+                Ok(text) => match json::from_str::<Value>(&text) {
+                    Ok(Value::Object(o)) => o,
+                    _ => return common.fail("the agent sent an unreadable status", 1),
+                },
+                Err(_) => {
+                    let roster = match Roster::load(&paths.roster(), &ca_der) {
+                        Ok(r) => r,
+                        Err(e) => return common.fail(&e, 1),
+                    };
+                    let now = now_unix();
+                    let mut o = Object::new();
+                    o.insert("role".into(), Value::String("ca".into()));
+                    o.insert("locked".into(), Value::Bool(true));
+                    o.insert("agent".into(), Value::String("not running".into()));
+                    o.insert(
+                        "profile".into(),
+                        Value::String(roster.metadata.trust_profile.clone()),
+                    );
+                    o.insert("ca_fingerprint".into(), Value::String(fp.clone()));
+                    o.insert(
+                        "enrollment".into(),
+                        Value::String(roster.metadata.enrollment_state.clone()),
+                    );
+                    let members = roster
+                        .members
+                        .iter()
+                        .map(|m| {
+                            let mut e = Object::new();
+                            e.insert("hostname".into(), Value::String(m.hostname.clone()));
+                            e.insert("role".into(), Value::String(m.role.clone()));
+                            e.insert("status".into(), Value::String(m.status.clone()));
+                            e.insert("cert_expires".into(), Value::String(m.cert_expires.clone()));
+                            e.insert(
+                                "expires_in_days".into(),
+                                Value::Number(Number::I64(
+                                    (m.cert_expires_unix as i64 - now as i64) / 86_400,
+                                )),
+                            );
+                            Value::Object(e)
+                        })
+                        .collect();
+                    o.insert("members".into(), Value::Array(members));
+                    o
+                }
+            };
+        o.insert(
+            "trust_stores".into(),
+            Value::Array(stores.iter().cloned().map(Value::String).collect()),
+        );
         let text = format!(
             "certmesh: CA ({} profile), {}\n  fingerprint {}\n  enrollment {}\n  trust stores: {}\nmembers:\n{}",
             str_of(&o, "profile"),
@@ -249,7 +272,9 @@ pub(super) fn log(common: &Common, verify: bool) -> ExitCode {
         return match log.verify(&ca_der) {
             Ok(n) => done(
                 common,
-                Obj::new().v("verified", Value::Bool(true)).v("entries", Value::Number(Number::U64(n))),
+                Obj::new()
+                    .v("verified", Value::Bool(true))
+                    .v("entries", Value::Number(Number::U64(n))),
                 &format!("audit log intact: {n} entries, chain and signatures verified"),
             ),
             Err(e) => common.fail(&format!("audit log verification FAILED: {e}"), 1),
@@ -266,7 +291,10 @@ pub(super) fn log(common: &Common, verify: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for e in &entries {
-        println!("{:>4} {} {:<16} {:<15} {}", e.seq, e.at, e.operator, e.event, e.detail);
+        println!(
+            "{:>4} {} {:<16} {:<15} {}",
+            e.seq, e.at, e.operator, e.event, e.detail
+        );
     }
     ExitCode::SUCCESS
 }
@@ -287,7 +315,10 @@ pub(super) fn compliance(common: &Common) -> ExitCode {
     let audit_ok = log.verify(&ca_der).is_ok();
     let active: Vec<_> = r.members.iter().filter(|m| m.status == "active").collect();
     let valid = active.iter().filter(|m| m.cert_expires_unix > now).count();
-    let soon = active.iter().filter(|m| m.cert_expires_unix <= now + 7 * 86_400).count();
+    let soon = active
+        .iter()
+        .filter(|m| m.cert_expires_unix <= now + 7 * 86_400)
+        .count();
     let next_renewal = active
         .iter()
         .map(|m| m.cert_expires_unix.saturating_sub(10 * 86_400))
@@ -295,7 +326,10 @@ pub(super) fn compliance(common: &Common) -> ExitCode {
         .map(|t| t.saturating_sub(now) / 86_400);
     let m = &r.metadata;
     let healthy = valid == active.len() && audit_ok;
-    let last = log.entries().ok().and_then(|e| e.last().map(|e| format!("{} {} {}", e.at, e.event, e.detail)));
+    let last = log.entries().ok().and_then(|e| {
+        e.last()
+            .map(|e| format!("{} {} {}", e.at, e.event, e.detail))
+    });
     let protection = match crate::certmesh::envelope::Envelope::open(&paths.ca_dir()) {
         Ok(env) => env.available_methods().join(" + "),
         Err(_) => "unknown".into(),
@@ -303,8 +337,14 @@ pub(super) fn compliance(common: &Common) -> ExitCode {
     let obj = Obj::new()
         .s("profile", m.trust_profile.clone())
         .s("health", if healthy { "healthy" } else { "attention" })
-        .v("members_active", Value::Number(Number::U64(active.len() as u64)))
-        .v("members_revoked", Value::Number(Number::U64(r.revocation_list.len() as u64)))
+        .v(
+            "members_active",
+            Value::Number(Number::U64(active.len() as u64)),
+        )
+        .v(
+            "members_revoked",
+            Value::Number(Number::U64(r.revocation_list.len() as u64)),
+        )
         .v("certs_valid", Value::Number(Number::U64(valid as u64)))
         .v("certs_expiring_7d", Value::Number(Number::U64(soon as u64)))
         .v("audit_log_intact", Value::Bool(audit_ok))
@@ -314,14 +354,29 @@ pub(super) fn compliance(common: &Common) -> ExitCode {
         .s("totp_rotated_at", m.totp_rotated_at.clone())
         .s("enrollment", m.enrollment_state.clone())
         .v("approval_required", Value::Bool(m.approval_required))
-        .s("scope", format!("{} / {}", m.domain_scope.clone().unwrap_or("-".into()), m.subnet_scope.clone().unwrap_or("-".into())));
+        .s(
+            "scope",
+            format!(
+                "{} / {}",
+                m.domain_scope.clone().unwrap_or("-".into()),
+                m.subnet_scope.clone().unwrap_or("-".into())
+            ),
+        );
     let renewal = next_renewal.map_or("none".to_string(), |d| format!("{d} days"));
     let text = if m.trust_profile == "personal" {
         format!(
             "certmesh: {}\n  {} members, {}\n  Next renewal: {renewal}",
-            if healthy { "healthy" } else { "needs attention" },
+            if healthy {
+                "healthy"
+            } else {
+                "needs attention"
+            },
             active.len(),
-            if valid == active.len() { "all certs valid".to_string() } else { format!("{} certs expired", active.len() - valid) }
+            if valid == active.len() {
+                "all certs valid".to_string()
+            } else {
+                format!("{} certs expired", active.len() - valid)
+            }
         )
     } else {
         let mut t = format!(
@@ -340,7 +395,10 @@ pub(super) fn compliance(common: &Common) -> ExitCode {
             if audit_ok { "intact (chain and signatures verified)" } else { "VERIFICATION FAILED" }
         );
         if m.trust_profile == "organization" {
-            t.push_str(&format!("\nLast audit event: {}", last.unwrap_or_else(|| "none".into())));
+            t.push_str(&format!(
+                "\nLast audit event: {}",
+                last.unwrap_or_else(|| "none".into())
+            ));
         }
         t
     };

@@ -23,7 +23,11 @@ fn answers(c: &Create) -> Result<CreateOptions, String> {
                 "Who's this network for?\n  1. Just me          (homelab, personal projects)\n  2. My team          (small office, studio, lab)\n  3. My organization  (school, library, clinic)\nChoice [1]: ",
                 "--profile",
             )?;
-            if a.is_empty() { Profile::Personal } else { Profile::parse(&a)? }
+            if a.is_empty() {
+                Profile::Personal
+            } else {
+                Profile::parse(&a)?
+            }
         }
     };
     let operator = match &c.operator {
@@ -41,7 +45,10 @@ fn answers(c: &Create) -> Result<CreateOptions, String> {
             domain = Some(ask("Domain scope (e.g. school.internal): ", "--domain")?);
         }
         if subnet.is_none() {
-            subnet = Some(Cidr::parse(&ask("Subnet scope (e.g. 192.168.1.0/24): ", "--subnet")?)?);
+            subnet = Some(Cidr::parse(&ask(
+                "Subnet scope (e.g. 192.168.1.0/24): ",
+                "--subnet",
+            )?)?);
         }
     } else if profile == Profile::Team && subnet.is_none() {
         // Team: scope inferred from the current subnet (spec §4.3).
@@ -54,18 +61,29 @@ fn answers(c: &Create) -> Result<CreateOptions, String> {
         (Some(e), _) => e.parse()?,
         (None, true) => EntropyMode::Os,
         (None, false) => {
-            let a = ask("Entropy source: os, keyboard, passphrase or manual [os]: ", "--entropy")?;
-            if a.is_empty() { EntropyMode::Os } else { a.parse()? }
+            let a = ask(
+                "Entropy source: os, keyboard, passphrase or manual [os]: ",
+                "--entropy",
+            )?;
+            if a.is_empty() {
+                EntropyMode::Os
+            } else {
+                a.parse()?
+            }
         }
     };
     let extra_entropy = entropy::collect(&mode).map_err(|e| format!("--entropy: {e}"))?;
     let passphrase = passphrase(c.passphrase_file.as_deref())?;
     let hostname = match &c.hostname {
         Some(h) => h.to_ascii_lowercase(),
-        None => netinfo::hostname().ok_or("cannot read this machine's host name; pass --hostname")?,
+        None => {
+            netinfo::hostname().ok_or("cannot read this machine's host name; pass --hostname")?
+        }
     };
     if !crate::certmesh::ca::scope::valid_dns_name(&hostname) || hostname.contains('.') {
-        return Err(format!("--hostname `{hostname}` must be a single DNS label"));
+        return Err(format!(
+            "--hostname `{hostname}` must be a single DNS label"
+        ));
     }
     Ok(CreateOptions {
         profile,

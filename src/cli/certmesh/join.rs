@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn resolve(ca: &str) -> Result<SocketAddr, String> {
-    let with_port = if ca.parse::<SocketAddr>().is_ok() || ca.rsplit_once(':').is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok()) {
+    let with_port = if ca.parse::<SocketAddr>().is_ok()
+        || ca
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.contains(':') && p.parse::<u16>().is_ok())
+    {
         ca.to_string()
     } else {
         format!("{ca}:{}", crate::certmesh::service::DEFAULT_PORT)
@@ -27,18 +31,22 @@ fn resolve(ca: &str) -> Result<SocketAddr, String> {
 }
 
 fn normalize_fp(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase()
+    s.chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 fn run_inner(c: &Join, common: &Common) -> Result<ExitCode, String> {
-    let ca = c
-        .ca
-        .as_deref()
-        .ok_or("missing --ca HOST:PORT (finding the CA over mDNS is not built yet)")?;
+    let ca =
+        c.ca.as_deref()
+            .ok_or("missing --ca HOST:PORT (finding the CA over mDNS is not built yet)")?;
     let addr = resolve(ca)?;
     let hostname = match &c.hostname {
         Some(h) => h.to_ascii_lowercase(),
-        None => netinfo::hostname().ok_or("cannot read this machine's host name; pass --hostname")?,
+        None => {
+            netinfo::hostname().ok_or("cannot read this machine's host name; pass --hostname")?
+        }
     };
     let shown = probe_fingerprint(addr)?;
     let pinned = match c.ca_fingerprint.as_deref().map(normalize_fp) {

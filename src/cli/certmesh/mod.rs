@@ -256,7 +256,9 @@ impl CertmeshCmd {
             CertmeshSub::Status(_) => admin::status(&common),
             CertmeshSub::Revoke(c) => admin::revoke(&common, &c.host, c.reason.clone()),
             CertmeshSub::RotateSecret(_) => admin::rotate_secret(&common),
-            CertmeshSub::OpenEnrollment(c) => admin::open_enrollment(&common, c.duration.as_deref()),
+            CertmeshSub::OpenEnrollment(c) => {
+                admin::open_enrollment(&common, c.duration.as_deref())
+            }
             CertmeshSub::CloseEnrollment(_) => admin::close_enrollment(&common),
             CertmeshSub::Approve(c) => admin::decide(&common, "approve", &c.request),
             CertmeshSub::Deny(c) => admin::decide(&common, "deny", &c.request),

@@ -25,7 +25,10 @@ impl Obj {
     }
 
     pub(super) fn list(self, k: &str, items: &[String]) -> Obj {
-        self.v(k, Value::Array(items.iter().map(|s| Value::String(s.clone())).collect()))
+        self.v(
+            k,
+            Value::Array(items.iter().map(|s| Value::String(s.clone())).collect()),
+        )
     }
 }
 
@@ -64,10 +67,14 @@ pub(super) fn passphrase(file: Option<&str>) -> Result<crate::base::Secret, Stri
     let text = match file {
         Some(f) => {
             let bytes = std::fs::read(f).map_err(|e| format!("--passphrase-file {f}: {e}"))?;
-            let s = String::from_utf8(bytes).map_err(|_| format!("--passphrase-file {f}: not UTF-8"))?;
+            let s = String::from_utf8(bytes)
+                .map_err(|_| format!("--passphrase-file {f}: not UTF-8"))?;
             s.lines().next().unwrap_or("").to_string()
         }
-        None => ask("CA passphrase (it encrypts the CA key): ", "--passphrase-file")?,
+        None => ask(
+            "CA passphrase (it encrypts the CA key): ",
+            "--passphrase-file",
+        )?,
     };
     if text.is_empty() {
         return Err("the passphrase is empty".into());
