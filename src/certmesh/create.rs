@@ -151,7 +151,13 @@ pub fn create(
 
     // Self-certification: the CA host enrolls itself, with a key born here like any member's.
     let (member_key, csr) = member_key_and_csr(&o.hostname)?;
-    let mut ips = o.ips.clone();
+    // Only this machine's addresses inside the scope go into its own cert.
+    let mut ips: Vec<IpAddr> = o
+        .ips
+        .iter()
+        .copied()
+        .filter(|ip| scope.check_ip(*ip).is_ok())
+        .collect();
     ips.push(IpAddr::from([127, 0, 0, 1]));
     let req = LeafRequest {
         hostname: o.hostname.clone(),
