@@ -17,3 +17,4 @@ pub mod service;
 pub mod tls;
 pub mod trust;
 pub mod wire;
+pub mod fuzzing;
