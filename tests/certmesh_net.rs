@@ -85,6 +85,11 @@ struct Ca {
 /// `koi certmesh create` on host 1 with `extra` flags, then its agent; waits until host 2
 /// reaches the API.
 fn start_ca(bed: &TestBed, tag: &str, port: u16, extra: &[&str]) -> Ca {
+    start_ca_with(bed, tag, port, extra, false)
+}
+
+/// [`start_ca`], with the agent's mDNS on (inside the bed only) when `mdns` is set.
+fn start_ca_with(bed: &TestBed, tag: &str, port: u16, extra: &[&str], mdns: bool) -> Ca {
     let dir = TempDir::new(tag);
     let pass = dir.path().join("pass");
     std::fs::write(&pass, "correct horse battery staple\n").unwrap();
@@ -144,12 +149,12 @@ fn start_ca(bed: &TestBed, tag: &str, port: u16, extra: &[&str]) -> Ca {
             "agent",
             "--control",
             "127.0.0.1:0",
-            "--no-mdns",
             "--certmesh-listen",
             &listen,
             "--state-dir",
             state.to_str().unwrap(),
         ])
+        .args(if mdns { &[][..] } else { &["--no-mdns"][..] })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -747,5 +752,42 @@ fn out_of_subnet_member_is_refused_and_logged() {
             && log.contains("far (")
             && log.contains("outside the subnet scope"),
         "{log}"
+    );
+}
+
+#[test]
+fn join_without_ca_finds_it_over_mdns() {
+    if !require_root() {
+        return;
+    }
+    let bed = TestBed::new("cmmdns", 2);
+    let ca = start_ca_with(&bed, "cm-mdns", 5642, &["--profile", "personal"], true);
+    let member = TempDir::new("cm-mdns-m");
+    let mstate = member.path().join("m").display().to_string();
+    let code = totp(&ca.secret, now());
+    let out = koi_in(
+        &bed,
+        2,
+        &[
+            "certmesh",
+            "join",
+            "--code",
+            &code,
+            "--ca-fingerprint",
+            &ca.fingerprint,
+            "--hostname",
+            "epsilon",
+            "--no-trust-store",
+            "--json",
+            "--state-dir",
+            &mstate,
+        ],
+    );
+    assert!(out.status.success(), "join via mDNS: {}", text(&out));
+    let member_json =
+        std::fs::read_to_string(member.path().join("m/certmesh/member.json")).unwrap();
+    assert!(
+        member_json.contains(&format!("{}:5642", bed.ipv4(1))),
+        "{member_json}"
     );
 }

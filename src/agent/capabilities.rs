@@ -38,7 +38,13 @@ pub(super) fn start(
     #[cfg(feature = "mdns")]
     let mdns = start_mdns(ex, opts, stopping, &mut apis);
     #[cfg(feature = "certmesh")]
-    start_certmesh(ex, opts, stopping, &mut apis);
+    if let Some(svc) = start_certmesh(ex, opts, stopping, &mut apis) {
+        #[cfg(feature = "mdns")]
+        if let Some(m) = &mdns {
+            svc.advertise(m);
+        }
+        let _ = svc;
+    }
     let _ = (ex, opts, stopping);
     Running {
         apis,
@@ -91,14 +97,14 @@ fn start_certmesh(
     opts: &AgentOptions,
     stopping: &Shutdown,
     apis: &mut Vec<Rc<dyn Capability>>,
-) {
+) -> Option<crate::certmesh::service::CertmeshService> {
     let paths = crate::certmesh::files::MeshPaths::new(&opts.state);
     if !paths.has_ca() {
         apis.push(Rc::new(Unavailable::new(
             "certmesh",
             "not configured (no CA here; `koi certmesh create` or `join`)",
         )));
-        return;
+        return None;
     }
     match crate::certmesh::service::CertmeshService::start(
         ex,
@@ -106,13 +112,17 @@ fn start_certmesh(
         opts.certmesh_listen,
         stopping.clone(),
     ) {
-        Ok(svc) => apis.push(Rc::new(svc)),
+        Ok(svc) => {
+            apis.push(Rc::new(svc.clone()));
+            Some(svc)
+        }
         Err(e) => {
             crate::log!(Error, "certmesh", "cannot start the CA: {e}");
             apis.push(Rc::new(Unavailable::new(
                 "certmesh",
                 &format!("not running ({e})"),
             )));
+            None
         }
     }
 }

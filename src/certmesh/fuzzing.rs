@@ -28,12 +28,15 @@ pub fn certmesh_input(data: &[u8]) {
         fqdn: None,
         ips: Vec::new(),
     };
-    let _ = super::ca::leaf_sans(&req, &super::ca::scope::Scope {
-        zone: "lan".into(),
-        domain: None,
-        subnet: None,
-        permit_domains: Vec::new(),
-    });
+    let _ = super::ca::leaf_sans(
+        &req,
+        &super::ca::scope::Scope {
+            zone: "lan".into(),
+            domain: None,
+            subnet: None,
+            permit_domains: Vec::new(),
+        },
+    );
 }
 
 #[cfg(test)]
@@ -47,7 +50,12 @@ mod tests {
             super::certmesh_input(&data);
             let _ = n;
         }
-        for s in ["{\"hostname\":1}", "KOI1\u{ff}\u{ff}", "10.0.0.0/99", "-----BEGIN CERTIFICATE-----\n!!"] {
+        for s in [
+            "{\"hostname\":1}",
+            "KOI1\u{ff}\u{ff}",
+            "10.0.0.0/99",
+            "-----BEGIN CERTIFICATE-----\n!!",
+        ] {
             super::certmesh_input(s.as_bytes());
         }
     }

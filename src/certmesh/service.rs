@@ -133,6 +133,44 @@ impl CertmeshService {
         Ok(svc)
     }
 
+    /// Announces the API as `_certmesh._tcp` (instance: the CA host's name; TXT carries the
+    /// fingerprint so a joiner can show it before connecting).
+    #[cfg(feature = "mdns")]
+    pub fn advertise(&self, mdns: &crate::mdns::Mdns) {
+        let (host, fp, profile) = {
+            let a = self.auth.borrow();
+            let r = a.roster();
+            let host = r
+                .members
+                .iter()
+                .find(|m| m.role == "primary")
+                .map_or_else(|| "koi-ca".to_string(), |m| m.hostname.clone());
+            (
+                host,
+                r.metadata.ca_fingerprint.clone(),
+                r.metadata.trust_profile.clone(),
+            )
+        };
+        let Ok(ty) = crate::mdns::ServiceType::parse("_certmesh._tcp") else {
+            return;
+        };
+        let spec = crate::mdns::ServiceSpec {
+            instance: host,
+            service_type: ty,
+            port: self.addr.port(),
+            txt: vec![
+                format!("fp={fp}").into_bytes(),
+                format!("profile={profile}").into_bytes(),
+            ],
+            host: None,
+            addrs: Vec::new(),
+        };
+        match mdns.announce(spec) {
+            Ok(name) => crate::log!(Info, "certmesh", "announcing {name}._certmesh._tcp"),
+            Err(e) => crate::log!(Warn, "certmesh", "cannot announce _certmesh._tcp: {e}"),
+        }
+    }
+
     /// The API's bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

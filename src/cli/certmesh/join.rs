@@ -30,6 +30,61 @@ fn resolve(ca: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("--ca {ca}: no address"))
 }
 
+/// Finds `_certmesh._tcp` over mDNS (5 s), from this process.
+#[cfg(feature = "mdns")]
+fn discover() -> Result<SocketAddr, String> {
+    use crate::mdns::{Mdns, MdnsConfig, ServiceType};
+    use futures_lite::future;
+    let ty = ServiceType::parse("_certmesh._tcp").map_err(|e| e.to_string())?;
+    let ex = std::rc::Rc::new(async_executor::LocalExecutor::new());
+    let (stop, stopping) = crate::base::shutdown_pair();
+    let mdns = Mdns::start(&ex, MdnsConfig::default(), stopping)
+        .map_err(|e| format!("cannot browse for the CA over mDNS ({e}); pass --ca HOST:PORT"))?;
+    let found = async_io::block_on(ex.run(async {
+        let _guard = mdns.browse(&ty);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut found = None;
+        while std::time::Instant::now() < deadline {
+            // Prefer IPv4; an IPv6 address must be routable (the CA's cert names no
+            // link-local address).
+            let entries = mdns.services(Some(&ty));
+            let pick = |v4: bool| {
+                entries.iter().filter(|e| !e.stale).find_map(|e| {
+                    e.service
+                        .addrs
+                        .iter()
+                        .find(|a| match a {
+                            std::net::IpAddr::V4(_) => v4,
+                            std::net::IpAddr::V6(v6) => {
+                                !v4 && (v6.segments()[0] & 0xffc0) != 0xfe80
+                            }
+                        })
+                        .map(|ip| SocketAddr::new(*ip, e.service.port))
+                })
+            };
+            found = pick(true).or_else(|| pick(false));
+            if found.is_some() {
+                break;
+            }
+            async_io::Timer::after(Duration::from_millis(100)).await;
+        }
+        stop.trigger();
+        let grace = async {
+            async_io::Timer::after(Duration::from_secs(1)).await;
+        };
+        future::or(mdns.stopped(), grace).await;
+        found
+    }));
+    found.ok_or_else(|| {
+        "no CA found over mDNS (_certmesh._tcp) within 5 s; pass --ca HOST:PORT".into()
+    })
+}
+
+#[cfg(not(feature = "mdns"))]
+fn discover() -> Result<SocketAddr, String> {
+    Err("missing --ca HOST:PORT (this koi was built without mDNS to find the CA)".into())
+}
+
 fn normalize_fp(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_hexdigit())
@@ -38,10 +93,10 @@ fn normalize_fp(s: &str) -> String {
 }
 
 fn run_inner(c: &Join, common: &Common) -> Result<ExitCode, String> {
-    let ca =
-        c.ca.as_deref()
-            .ok_or("missing --ca HOST:PORT (finding the CA over mDNS is not built yet)")?;
-    let addr = resolve(ca)?;
+    let addr = match c.ca.as_deref() {
+        Some(ca) => resolve(ca)?,
+        None => discover()?,
+    };
     let hostname = match &c.hostname {
         Some(h) => h.to_ascii_lowercase(),
         None => {
