@@ -56,9 +56,22 @@ fn execute(plan: &Plan, pem_path: &Path) -> Result<(), String> {
 /// Installs the CA at `pem_path` in every store this machine has and koi can restore;
 /// returns each store's name and outcome.
 pub fn install(pem_path: &Path, fingerprint: &str) -> Vec<(String, Result<(), String>)> {
+    install_into(
+        detect(Path::new("/"), home().as_deref()),
+        pem_path,
+        fingerprint,
+    )
+}
+
+/// [`install`] into the given stores (those koi can restore).
+pub fn install_into(
+    stores: Vec<Store>,
+    pem_path: &Path,
+    fingerprint: &str,
+) -> Vec<(String, Result<(), String>)> {
     let label = label(fingerprint);
     let pem = pem_path.display().to_string();
-    detect(Path::new("/"), home().as_deref())
+    stores
         .into_iter()
         .filter(runnable)
         .map(|store| {
@@ -70,9 +83,14 @@ pub fn install(pem_path: &Path, fingerprint: &str) -> Vec<(String, Result<(), St
 
 /// The stores that hold this CA now.
 pub fn trusted_in(fingerprint: &str) -> Vec<String> {
+    trusted_among(detect(Path::new("/"), home().as_deref()), fingerprint)
+}
+
+/// [`trusted_in`] among the given stores.
+pub fn trusted_among(stores: Vec<Store>, fingerprint: &str) -> Vec<String> {
     let label = label(fingerprint);
     let mut out = Vec::new();
-    for store in detect(Path::new("/"), home().as_deref()) {
+    for store in stores {
         let yes = match &store {
             Store::DebianCaCertificates | Store::Alpine => {
                 Path::new("/usr/local/share/ca-certificates")
@@ -93,4 +111,51 @@ pub fn trusted_in(fingerprint: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nss_database_install_is_real_and_checkable() {
+        if !Command::new("certutil")
+            .arg("-H")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+        {
+            eprintln!("skipped: certutil missing (libnss3-tools)");
+            return;
+        }
+        let dir = std::env::temp_dir().join(format!("koi-nss-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = dir.join("nssdb");
+        std::fs::create_dir_all(&db).unwrap();
+        let dbarg = format!("sql:{}", db.display());
+        let st = Command::new("certutil")
+            .args(["-d", &dbarg, "-N", "--empty-password"])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let ca = crate::certmesh::roster::tests_support::test_ca();
+        let pem = dir.join("ca.pem");
+        std::fs::write(&pem, crate::certmesh::ca::cert_pem(ca.cert_der())).unwrap();
+        let fp = ca.fingerprint();
+        let store = Store::Nss(db.clone());
+        assert!(trusted_among(vec![store.clone()], &fp).is_empty());
+        let r = install_into(vec![store.clone(), Store::MacosKeychain], &pem, &fp);
+        assert_eq!(r.len(), 1, "only restorable Linux stores are run: {r:?}");
+        assert!(r[0].1.is_ok(), "{r:?}");
+        assert_eq!(trusted_among(vec![store.clone()], &fp), [store.name()]);
+        let plan =
+            vendor_certs::uninstall_plan(&store, &pem.display().to_string(), &label(&fp), "");
+        execute(&plan, &pem).unwrap();
+        assert!(
+            trusted_among(vec![store], &fp).is_empty(),
+            "uninstall removes exactly it"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
