@@ -77,8 +77,9 @@ log "building the issuance example (cargo build --release --example certmesh_iss
 (cd "$KOI_ROOT" && cargo build -p koi --release --example certmesh_issue >&2) || die "cargo build failed"
 ISSUE="$KOI_TARGET_DIR/release/examples/certmesh_issue"
 
-ms_since() { python3 -c "import sys,time; print('%.1f' % ((time.time() - float(sys.argv[1])) * 1000))" "$1"; }
-now_f() { python3 -c 'import time; print(repr(time.time()))'; }
+# Wall-clock timing with bash's own clock (no process start inside the timed part).
+now_f() { echo "$EPOCHREALTIME"; }
+ms_since() { local t="$EPOCHREALTIME"; awk -v a="$1" -v b="$t" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'; }
 totp() {
     python3 - "$1" <<'EOF'
 import base64, hmac, hashlib, struct, sys, time
@@ -108,7 +109,7 @@ for _ in $(seq 1 100); do
 done
 curl -sk --max-time 1 "https://127.0.0.1:$PORT/v1/certmesh/health" >/dev/null || die "the CA agent did not start"
 
-say "certmesh bench ($(uname -m), $(nproc) CPUs, koi $("$KOI" --version 2>/dev/null | head -1))"
+say "certmesh bench ($(uname -m), $(nproc) CPUs shared with other work, load $(cut -d' ' -f1 /proc/loadavg))"
 say ""
 say "1. join end to end on loopback (code entered -> files written), $RUNS runs"
 : >"$WORK/join.ms"
