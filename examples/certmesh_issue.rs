@@ -9,7 +9,10 @@ use koi::certmesh::ca::{create_root, keygen, member_key_and_csr, Ca, LeafRequest
 use std::time::Instant;
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
     let scope = Scope {
         zone: "lan".into(),
         domain: None,
@@ -20,13 +23,20 @@ fn main() {
     let now = koi::base::now_unix();
     let der = create_root(&scope, "bench", &key, now, &mut OsRandom).unwrap();
     let ca = Ca::load(&der, &key).unwrap();
-    let csrs: Vec<Vec<u8>> = (0..n).map(|i| member_key_and_csr(&format!("h{i}")).unwrap().1).collect();
+    let csrs: Vec<Vec<u8>> = (0..n)
+        .map(|i| member_key_and_csr(&format!("h{i}")).unwrap().1)
+        .collect();
     let start = Instant::now();
     for (i, csr) in csrs.iter().enumerate() {
         let req = LeafRequest {
             hostname: format!("h{i}"),
             fqdn: None,
-            ips: vec![std::net::IpAddr::from([10, 0, (i / 250) as u8, (i % 250) as u8 + 1])],
+            ips: vec![std::net::IpAddr::from([
+                10,
+                0,
+                (i / 250) as u8,
+                (i % 250) as u8 + 1,
+            ])],
         };
         ca.issue(csr, &req, &scope, now, &mut OsRandom).unwrap();
     }

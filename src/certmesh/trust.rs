@@ -119,12 +119,12 @@ mod tests {
 
     #[test]
     fn nss_database_install_is_real_and_checkable() {
-        if !Command::new("certutil")
+        if Command::new("certutil")
             .arg("-H")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .is_ok()
+            .is_err()
         {
             eprintln!("skipped: certutil missing (libnss3-tools)");
             return;

@@ -48,7 +48,7 @@ fn json_str(s: &str) -> String {
 pub(super) fn unlock(common: &Common, file: Option<&str>) -> ExitCode {
     let pass = match passphrase(file) {
         Ok(p) => p,
-        Err(e) => return common.fail(&e, 2),
+        Err(e) => return common.fail(&e, 1),
     };
     let text = String::from_utf8_lossy(pass.expose()).to_string();
     match call(
@@ -65,7 +65,7 @@ pub(super) fn unlock(common: &Common, file: Option<&str>) -> ExitCode {
 pub(super) fn open_enrollment(common: &Common, duration: Option<&str>) -> ExitCode {
     let secs = match duration.map(parse_duration).transpose() {
         Ok(d) => d.map(|d| d.as_secs()),
-        Err(e) => return common.fail(&format!("--duration: {e}"), 2),
+        Err(e) => return common.fail(&format!("--duration: {e}"), 1),
     };
     let body = match secs {
         Some(s) => format!("{{\"duration_secs\":{s}}}"),

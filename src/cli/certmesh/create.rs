@@ -106,7 +106,7 @@ fn answers(c: &Create) -> Result<CreateOptions, String> {
 pub(super) fn run(c: &Create, common: &Common) -> ExitCode {
     let o = match answers(c) {
         Ok(o) => o,
-        Err(e) => return common.fail(&e, 2),
+        Err(e) => return common.fail(&e, 1),
     };
     let paths = MeshPaths::new(&common.state);
     let made = match create(&paths, &o, now_unix(), &mut OsRandom) {
