@@ -100,10 +100,16 @@ fn start_certmesh(
 ) -> Option<crate::certmesh::service::CertmeshService> {
     let paths = crate::certmesh::files::MeshPaths::new(&opts.state);
     if !paths.has_ca() {
-        apis.push(Rc::new(Unavailable::new(
-            "certmesh",
-            "not configured (no CA here; `koi certmesh create` or `join`)",
-        )));
+        let summary = match crate::certmesh::files::load_member(&paths) {
+            Ok(m) => format!(
+                "member {} of the CA at {} (cert expires {})",
+                m.hostname,
+                m.ca_addr,
+                crate::base::format_utc(m.cert_expires)
+            ),
+            Err(_) => "not configured (no CA here; `koi certmesh create` or `join`)".into(),
+        };
+        apis.push(Rc::new(Unavailable::new("certmesh", &summary)));
         return None;
     }
     match crate::certmesh::service::CertmeshService::start(

@@ -133,6 +133,7 @@ pub fn create(
         .into(),
         enrollment_closes_at: None,
         enrollment_closes_unix: None,
+        totp_last_step: None,
         enrollment_last_opened: o
             .profile
             .enrollment_open_by_default()

@@ -44,6 +44,8 @@ pub struct Metadata {
     pub enrollment_closes_at: Option<String>,
     /// The same deadline in Unix seconds (what the code compares).
     pub enrollment_closes_unix: Option<u64>,
+    /// The last TOTP step accepted, so a code stays used across agent restarts.
+    pub totp_last_step: Option<u64>,
     /// ISO time of the last window opening, for the compliance summary.
     pub enrollment_last_opened: Option<String>,
     /// Hex SHA-256 of the root DER.
@@ -261,6 +263,7 @@ mod tests {
             enrollment_state: "open".into(),
             enrollment_closes_at: None,
             enrollment_closes_unix: None,
+            totp_last_step: None,
             enrollment_last_opened: None,
             ca_fingerprint: "ab".into(),
         }

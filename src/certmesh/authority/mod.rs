@@ -217,9 +217,9 @@ impl Authority {
             paths: paths.clone(),
             audit: AuditLog::new(&paths.root()),
             ca_der,
+            last_step: roster.metadata.totp_last_step,
             roster,
             unlocked: None,
-            last_step: None,
             rate: RateLimit::default(),
             pending: Vec::new(),
         })
@@ -409,6 +409,9 @@ impl Authority {
             Ok(step) => {
                 self.last_step = Some(step);
                 self.rate.succeed();
+                // Persisted before anything else, so the code stays used across restarts.
+                self.roster.metadata.totp_last_step = Some(step);
+                self.save_roster()?;
             }
             Err(e) => {
                 let lock = self.rate.fail(now);
@@ -624,6 +627,7 @@ impl Authority {
             u.totp = secret.clone();
         }
         self.last_step = None;
+        self.roster.metadata.totp_last_step = None;
         self.roster.metadata.totp_secret_hash = secret_hash(&secret);
         self.roster.metadata.totp_rotated_at = format_utc(now);
         self.save_roster()?;

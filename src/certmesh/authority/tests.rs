@@ -105,6 +105,12 @@ fn personal_join_issues_once_per_code() {
     let again = a.join(request("pc2", "192.168.1.21", c), T0 + 101, &mut OsRandom);
     assert!(matches!(again, Err(Refused::BadCode(_))), "{again:?}");
     assert!(Roster::load(&b.paths.roster(), a.ca_der()).is_ok());
+    // A restarted CA still knows the code was used.
+    let mut restarted = Authority::open(&b.paths).unwrap();
+    restarted.unlock_auto().unwrap();
+    let c2 = code(&b, T0 + 100);
+    let r = restarted.join(request("pc3", "192.168.1.22", c2), T0 + 102, &mut OsRandom);
+    assert!(matches!(r, Err(Refused::BadCode(_))), "{r:?}");
     assert_eq!(
         a.audit().verify(a.ca_der()).unwrap() as usize,
         events(&a).len()
