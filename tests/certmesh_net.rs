@@ -791,3 +791,63 @@ fn join_without_ca_finds_it_over_mdns() {
         "{member_json}"
     );
 }
+
+#[test]
+fn join_installs_the_ca_in_the_debian_store_for_real_inside_a_private_mount_namespace() {
+    if !require_root() {
+        return;
+    }
+    if !tools(&["update-ca-certificates", "unshare"]) {
+        eprintln!("skipped: update-ca-certificates or unshare missing");
+        return;
+    }
+    let bed = TestBed::new("cmdeb", 2);
+    let ca = start_ca(&bed, "cm-debian", 5642, &["--profile", "personal"]);
+    let member = TempDir::new("cm-debian-m");
+    let mstate = member.path().join("m").display().to_string();
+    let code = totp(&ca.secret, now());
+    // The system's stores stay untouched: host 2 gets private copies of them (tmpfs and a
+    // bind-mounted copy of /etc/ssl/certs) in its own mount namespace.
+    let script = format!(
+        "set -e\n\
+         T=$(mktemp -d)\n\
+         cp -a /etc/ssl/certs \"$T/certs\"\n\
+         mount -t tmpfs tmpfs /usr/local/share/ca-certificates\n\
+         mount --bind \"$T/certs\" /etc/ssl/certs\n\
+         if curl -s --max-time 5 https://{addr}/v1/certmesh/health >/dev/null; then echo BEFORE-TRUSTED; fi\n\
+         HOME=\"$T\" {koi} certmesh join --ca {addr} --code {code} --ca-fingerprint {fp} --hostname zeta --json --state-dir {mstate}\n\
+         ls /usr/local/share/ca-certificates\n\
+         curl -sS --max-time 5 https://{addr}/v1/certmesh/health && echo AFTER-TRUSTED\n\
+         HOME=\"$T\" {koi} certmesh status --json --state-dir {mstate}\n",
+        addr = ca.addr(&bed),
+        koi = koi_bin(),
+        fp = ca.fingerprint,
+    );
+    let out = bed
+        .exec(2, "unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        !t.contains("BEFORE-TRUSTED"),
+        "curl trusted the CA before the join: {t}"
+    );
+    assert!(t.contains("\"trust_stores\":[\"debian\"]"), "{t}");
+    assert!(
+        t.contains(&format!("koi-{}.crt", &ca.fingerprint[..16])),
+        "{t}"
+    );
+    assert!(
+        t.contains("AFTER-TRUSTED"),
+        "curl with the system store did not trust the CA: {t}"
+    );
+    let real = std::fs::read_dir("/usr/local/share/ca-certificates").unwrap();
+    assert!(
+        real.filter_map(Result::ok)
+            .all(|e| !e.file_name().to_string_lossy().starts_with("koi-")),
+        "the real store was touched"
+    );
+}
