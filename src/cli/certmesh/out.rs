@@ -112,3 +112,21 @@ pub(super) fn qr(text: &str) -> String {
 pub(super) fn stdout_tty() -> bool {
     std::io::stdout().is_terminal()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qr_is_half_block_rows_that_qrcodegen_would_draw() {
+        let uri = "otpauth://totp/koi:certmesh%40h?secret=F2TUIWUIBKWQ2P5WIJ5VZJKAPEGOZLZJ&issuer=koi";
+        let code = qrcodegen::QrCode::encode_text(uri, qrcodegen::QrCodeEcc::Low).unwrap();
+        let text = super::qr(uri);
+        let rows: Vec<&str> = text.lines().collect();
+        let width = (code.size() + 4) as usize;
+        assert_eq!(rows.len(), width.div_ceil(2));
+        assert!(rows.iter().all(|r| r.chars().count() == width));
+        // Top-left finder pattern: dark module at (0,0) and (0,1) under a light border row.
+        let second: Vec<char> = rows[1].chars().collect();
+        assert_eq!(second[2], ' ', "the finder's dark corner is left blank");
+        assert!(rows[0].chars().all(|c| c == '█'), "the quiet zone is light");
+    }
+}
