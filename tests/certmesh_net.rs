@@ -155,7 +155,11 @@ fn start_ca_with(bed: &TestBed, tag: &str, port: u16, extra: &[&str], mdns: bool
             state.to_str().unwrap(),
         ])
         // With mDNS, a host name of its own: the bed's hosts share the machine's UTS name.
-        .args(if mdns { &["--hostname", "alpha"][..] } else { &["--no-mdns"][..] })
+        .args(if mdns {
+            &["--hostname", "alpha"][..]
+        } else {
+            &["--no-mdns"][..]
+        })
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

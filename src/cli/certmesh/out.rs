@@ -117,7 +117,8 @@ pub(super) fn stdout_tty() -> bool {
 mod tests {
     #[test]
     fn qr_is_half_block_rows_that_qrcodegen_would_draw() {
-        let uri = "otpauth://totp/koi:certmesh%40h?secret=F2TUIWUIBKWQ2P5WIJ5VZJKAPEGOZLZJ&issuer=koi";
+        let uri =
+            "otpauth://totp/koi:certmesh%40h?secret=F2TUIWUIBKWQ2P5WIJ5VZJKAPEGOZLZJ&issuer=koi";
         let code = qrcodegen::QrCode::encode_text(uri, qrcodegen::QrCodeEcc::Low).unwrap();
         let text = super::qr(uri);
         let rows: Vec<&str> = text.lines().collect();
