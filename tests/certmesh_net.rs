@@ -856,3 +856,72 @@ fn join_installs_the_ca_in_the_debian_store_for_real_inside_a_private_mount_name
         "the real store was touched"
     );
 }
+
+/// Runs `koi ARGS` in host `host` on a pseudo-terminal (util-linux `script`) with `answer` typed
+/// at its prompts.
+fn koi_on_tty(bed: &TestBed, host: usize, args: &[&str], answer: &str) -> Output {
+    let cmd = std::iter::once(koi_bin())
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = bed
+        .exec(host, "script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    // The answer waits in the terminal's input queue until koi reads it; stdin stays open
+    // until koi exits (an early end of input would make `script` hang up on it).
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(answer.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    out
+}
+
+#[test]
+fn join_on_a_terminal_shows_the_fingerprint_and_needs_a_yes() {
+    if !require_root() {
+        return;
+    }
+    if !tools(&["script"]) {
+        eprintln!("skipped: util-linux `script` missing");
+        return;
+    }
+    let bed = TestBed::new("cmtofu", 2);
+    let ca = start_ca(&bed, "cm-tofu", 5642, &["--profile", "personal"]);
+    let member = TempDir::new("cm-tofu-m");
+    let mstate = member.path().join("m").display().to_string();
+    let addr = ca.addr(&bed);
+    let code = totp(&ca.secret, now());
+    let args = [
+        "certmesh",
+        "join",
+        "--ca",
+        &addr,
+        "--code",
+        &code,
+        "--hostname",
+        "eta",
+        "--no-trust-store",
+        "--state-dir",
+        &mstate,
+    ];
+    let no = koi_on_tty(&bed, 2, &args, "n\n");
+    let t = text(&no);
+    assert!(
+        t.contains(&ca.fingerprint) && t.contains("Trust this CA?"),
+        "{t}"
+    );
+    assert!(t.contains("not confirmed"), "{t}");
+    assert!(!member.path().join("m/certs/eta").exists());
+    let yes = koi_on_tty(&bed, 2, &args, "y\n");
+    let t = text(&yes);
+    assert!(t.contains("Joined the mesh as eta"), "{t}");
+    let pinned = std::fs::read_to_string(member.path().join("m/certmesh/member.json")).unwrap();
+    assert!(pinned.contains(&ca.fingerprint), "{pinned}");
+}
