@@ -925,3 +925,124 @@ fn join_on_a_terminal_shows_the_fingerprint_and_needs_a_yes() {
     let pinned = std::fs::read_to_string(member.path().join("m/certmesh/member.json")).unwrap();
     assert!(pinned.contains(&ca.fingerprint), "{pinned}");
 }
+
+#[test]
+fn a_ca_agent_on_a_terminal_asks_there_and_y_approves() {
+    if !require_root() {
+        return;
+    }
+    if !tools(&["script"]) {
+        eprintln!("skipped: util-linux `script` missing");
+        return;
+    }
+    let bed = TestBed::new("cmprompt", 2);
+    let dir = TempDir::new("cm-prompt");
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "pw for the prompt test\n").unwrap();
+    let state = dir.path().join("ca").display().to_string();
+    let out = koi_in(
+        &bed,
+        1,
+        &[
+            "certmesh",
+            "create",
+            "--profile",
+            "team",
+            "--operator",
+            "Olu",
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+            "--entropy",
+            "os",
+            "--hostname",
+            "alpha",
+            "--no-trust-store",
+            "--json",
+            "--state-dir",
+            &state,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let json = String::from_utf8_lossy(&out.stdout).to_string();
+    let fp = json_field(&json, "ca_fingerprint");
+    let secret = json_field(&json, "totp_uri")
+        .split("secret=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let agent_cmd = format!("'{}' agent --control 127.0.0.1:0 --no-mdns --certmesh-listen 0.0.0.0:5642 --state-dir '{state}'", koi_bin());
+    let mut agent = bed
+        .exec(1, "script")
+        .args(["-qec", &agent_cmd, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut tty_in = agent.stdin.take().unwrap();
+    let mut tty_out = agent.stdout.take().unwrap();
+    let _agent = CaAgent(agent);
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = screen.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = tty_out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let shows = |needle: &str| {
+        wait_until(Duration::from_secs(20), || {
+            screen.lock().unwrap().contains(needle)
+        })
+    };
+    assert!(shows("CA API listening"), "{}", screen.lock().unwrap());
+    let out = koi_in(
+        &bed,
+        1,
+        &[
+            "certmesh",
+            "unlock",
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+            "--state-dir",
+            &state,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    let member = TempDir::new("cm-prompt-m");
+    let mstate = member.path().join("m").display().to_string();
+    let addr = format!("{}:5642", bed.ipv4(1));
+    let code = totp(&secret, now());
+    let join = bed
+        .exec(2, koi_bin())
+        .args(join_args(&addr, &code, &fp, "theta", &mstate))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(shows("theta"), "no prompt: {}", screen.lock().unwrap());
+    assert!(shows("asks to join"), "{}", screen.lock().unwrap());
+    {
+        use std::io::Write;
+        tty_in.write_all(b"y\n").unwrap();
+    }
+    let out = join.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "join approved at the CA's terminal: {}",
+        text(&out)
+    );
+    assert!(shows("approved theta"), "{}", screen.lock().unwrap());
+    drop(tty_in);
+}

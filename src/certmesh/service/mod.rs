@@ -5,6 +5,7 @@
 //! Never blocks the executor on Argon2: passphrase unlocking runs on a helper thread.
 
 mod control;
+mod prompt;
 
 use super::authority::{Authority, JoinRequest, Joined, PendingState};
 use super::ca::pem_decode;
@@ -112,6 +113,7 @@ impl CertmeshService {
             stopping.clone(),
         ))
         .detach();
+        prompt::start(ex, svc.clone(), stopping.clone());
         let ticker = svc.auth.clone();
         ex.spawn(async move {
             loop {
