@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::tmux::Tmux;
 use common::{koi, wait_until, Agent, TempDir};
 use koi::health::json::{LogJson, ServiceJson, StatusJson};
 use std::io::{BufRead, BufReader};
@@ -503,36 +504,9 @@ fn start_agent_trusting(tag: &str, bundle: &str) -> Agent {
     agent
 }
 
-/// tmux on a private socket, killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.cmd(&["capture-pane", "-p", "-e", "-t", "w"])
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.cmd(&["kill-server"]);
-    }
-}
-
 #[test]
 fn watch_under_tmux_redraws_in_place_and_ctrl_c_leaves_a_clean_prompt() {
-    if Command::new("tmux").arg("-V").output().is_err() {
+    if !Tmux::available() {
         eprintln!("tmux missing (tests/install-deps.sh installs it); skipping");
         return;
     }
@@ -556,20 +530,7 @@ fn watch_under_tmux_redraws_in_place_and_ctrl_c_leaves_a_clean_prompt() {
     );
     wait_label(&agent, "web", "200");
 
-    let tmux = Tmux {
-        socket: format!("koi-test-{}", std::process::id()),
-    };
-    tmux.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        "w",
-        "-x",
-        "120",
-        "-y",
-        "30",
-        "env PS1='READY$ ' bash --norc --noprofile",
-    ]);
+    let tmux = Tmux::start("health-watch");
     assert!(wait_until(LIMIT, || tmux.screen().contains("READY$")));
     let watch = format!(
         "{} health watch --every 300ms --state-dir {}",

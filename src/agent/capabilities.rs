@@ -47,6 +47,14 @@ pub(super) fn start(
         }
         start_health(ex, opts, stopping, &mut apis, sources);
     }
+    #[cfg(feature = "certmesh")]
+    if let Some(svc) = start_certmesh(ex, opts, stopping, &mut apis) {
+        #[cfg(feature = "mdns")]
+        if let Some(m) = &mdns {
+            svc.advertise(m);
+        }
+        let _ = svc;
+    }
     let _ = (ex, opts, stopping);
     Running {
         apis,
@@ -113,6 +121,48 @@ fn start_health(
                 "health",
                 &format!("not running ({e})"),
             )));
+        }
+    }
+}
+
+#[cfg(feature = "certmesh")]
+fn start_certmesh(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    stopping: &Shutdown,
+    apis: &mut Vec<Rc<dyn Capability>>,
+) -> Option<crate::certmesh::service::CertmeshService> {
+    let paths = crate::certmesh::files::MeshPaths::new(&opts.state);
+    if !paths.has_ca() {
+        let summary = match crate::certmesh::files::load_member(&paths) {
+            Ok(m) => format!(
+                "member {} of the CA at {} (cert expires {})",
+                m.hostname,
+                m.ca_addr,
+                crate::base::format_utc(m.cert_expires)
+            ),
+            Err(_) => "not configured (no CA here; `koi certmesh create` or `join`)".into(),
+        };
+        apis.push(Rc::new(Unavailable::new("certmesh", &summary)));
+        return None;
+    }
+    match crate::certmesh::service::CertmeshService::start(
+        ex,
+        &paths,
+        opts.certmesh_listen,
+        stopping.clone(),
+    ) {
+        Ok(svc) => {
+            apis.push(Rc::new(svc.clone()));
+            Some(svc)
+        }
+        Err(e) => {
+            crate::log!(Error, "certmesh", "cannot start the CA: {e}");
+            apis.push(Rc::new(Unavailable::new(
+                "certmesh",
+                &format!("not running ({e})"),
+            )));
+            None
         }
     }
 }

@@ -48,6 +48,9 @@ pub struct AgentOptions {
     pub mdns: Option<crate::mdns::MdnsConfig>,
     /// How long a machine may go unseen before health calls it down (None: 60 s).
     pub health_grace: Option<std::time::Duration>,
+    /// Where the certmesh HTTPS API listens when this state directory holds a CA.
+    #[cfg(feature = "certmesh")]
+    pub certmesh_listen: SocketAddr,
 }
 
 /// Why the agent could not start (or stopped badly).

@@ -35,6 +35,9 @@ leaf! {
         /// how long a machine may go unseen before health calls it down (default 60s)
         #[argh(option)]
         pub health_grace: Option<String>,
+        /// certmesh CA API address when this machine is the CA (default 0.0.0.0:5642)
+        #[argh(option)]
+        pub certmesh_listen: Option<String>,
     }
 }
 
@@ -95,6 +98,19 @@ impl AgentCmd {
             Some(Ok(d)) => Some(d),
             Some(Err(e)) => return common.fail(&format!("--health-grace: {e}"), 2),
         };
+        #[cfg(feature = "certmesh")]
+        let certmesh_listen = {
+            let text = self.certmesh_listen.as_deref().unwrap_or("0.0.0.0:5642");
+            match text.parse() {
+                Ok(a) => a,
+                Err(_) => {
+                    return common.fail(
+                        &format!("--certmesh-listen {text:?} is not IP:PORT, e.g. 0.0.0.0:5642"),
+                        2,
+                    )
+                }
+            }
+        };
         let opts = AgentOptions {
             health_grace,
             state: common.state.clone(),
@@ -102,6 +118,8 @@ impl AgentCmd {
             max_connections: self.max_connections.unwrap_or(64).max(1),
             #[cfg(feature = "mdns")]
             mdns: self.mdns_config(),
+            #[cfg(feature = "certmesh")]
+            certmesh_listen,
         };
         match agent::run(opts) {
             Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod netns;
+pub mod tmux;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -98,7 +98,7 @@ pub fn gather(mode: EntropyMode, out: &mut dyn Write) -> Result<Collected, Strin
             })
         }
         EntropyMode::Manual => {
-            let phrase = ask_twice(out)?;
+            let phrase = ask_new_passphrase(out)?;
             Ok(Collected {
                 pool: pool::digest_passphrase(&phrase),
                 passphrase: Some(phrase),
@@ -118,8 +118,9 @@ fn show_once(phrase: &Secret, out: &mut dyn Write) -> Result<(), String> {
     .map_err(|e| format!("cannot show the passphrase: {e}"))
 }
 
-/// Reads a hand-typed passphrase twice and checks the two agree and are long enough.
-fn ask_twice(out: &mut dyn Write) -> Result<Secret, String> {
+/// Reads a new hand-typed passphrase twice, without echo, and checks the two agree and are
+/// long enough.
+pub fn ask_new_passphrase(out: &mut dyn Write) -> Result<Secret, String> {
     let first = read_hidden_line("CA passphrase: ", out)?;
     check_manual(&first)?;
     let again = read_hidden_line("Again: ", out)?;

@@ -244,6 +244,28 @@ impl Envelope {
         seal::open(&key, Role::CaKey, &self.ca_key).ok_or(EnvelopeError::WrongMasterKey)
     }
 
+    /// Re-encrypts `ca-key.enc` with new contents under the same master key (used when the
+    /// TOTP secret stored alongside the CA key is rotated). Refuses a wrong master key.
+    pub fn replace_ca_key(
+        &mut self,
+        master: &Secret,
+        ca_key_der: &[u8],
+        rng: &mut dyn RandomSource,
+    ) -> Result<(), EnvelopeError> {
+        if ca_key_der.is_empty() {
+            return Err(EnvelopeError::InvalidInput("the CA key is empty"));
+        }
+        let key = self.check_master(master)?;
+        let sealed = seal::seal(&key, Role::CaKey, ca_key_der, rng)?;
+        write_atomic(
+            &self.ca_key_path(),
+            &files::encode_ca_key(&sealed),
+            Secrecy::Secret,
+        )?;
+        self.ca_key = sealed;
+        Ok(())
+    }
+
     /// Turns on auto-unlock: writes the master key to `ca-master.key` (0600), then adds the
     /// marker slot. Refuses a master key that does not decrypt the CA key.
     pub fn add_auto_unlock(&mut self, master: &Secret) -> Result<(), EnvelopeError> {

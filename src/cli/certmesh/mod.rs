@@ -1,5 +1,10 @@
 //! `koi certmesh ...`: the certificate mesh (spec §4).
 
+mod admin;
+mod create;
+mod join;
+mod out;
+
 use super::common::{not_yet_available, with_capability, HasCommon};
 use crate::leaf;
 use argh::FromArgs;
@@ -245,6 +250,25 @@ impl CertmeshCmd {
             CertmeshSub::Unlock(c) => (c.common(), "certmesh unlock"),
             CertmeshSub::SetHook(c) => (c.common(), "certmesh set-hook"),
         };
-        with_capability("certmesh", &common, || not_yet_available(&common, name))
+        with_capability("certmesh", &common, || match &self.cmd {
+            CertmeshSub::Create(c) => create::run(c, &common),
+            CertmeshSub::Join(c) => join::run(c, &common),
+            CertmeshSub::Status(_) => admin::status(&common),
+            CertmeshSub::Revoke(c) => admin::revoke(&common, &c.host, c.reason.clone()),
+            CertmeshSub::RotateSecret(_) => admin::rotate_secret(&common),
+            CertmeshSub::OpenEnrollment(c) => {
+                admin::open_enrollment(&common, c.duration.as_deref())
+            }
+            CertmeshSub::CloseEnrollment(_) => admin::close_enrollment(&common),
+            CertmeshSub::Approve(c) => admin::decide(&common, "approve", &c.request),
+            CertmeshSub::Deny(c) => admin::decide(&common, "deny", &c.request),
+            CertmeshSub::Compliance(_) => admin::compliance(&common),
+            CertmeshSub::Log(c) => admin::log(&common, c.verify),
+            CertmeshSub::Unlock(c) => admin::unlock(&common, c.passphrase_file.as_deref()),
+            CertmeshSub::Promote(_)
+            | CertmeshSub::Backup(_)
+            | CertmeshSub::Restore(_)
+            | CertmeshSub::SetHook(_) => not_yet_available(&common, name),
+        })
     }
 }
