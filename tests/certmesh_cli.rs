@@ -303,3 +303,61 @@ fn personal_compliance_is_a_simple_health_check() {
     let s = text(&koi(&["certmesh", "status", "--state-dir", st]));
     assert!(s.contains("agent") || s.contains("LOCKED"), "{s}");
 }
+
+#[test]
+fn health_shows_the_days_left_on_each_members_cert() {
+    let d = TempDir::new("cm-health");
+    let st = d.str();
+    let pass = d.path().join("pass");
+    std::fs::write(&pass, "s3cret pass\n").unwrap();
+    let out = koi(&[
+        "certmesh",
+        "create",
+        "--profile",
+        "personal",
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+        "--entropy",
+        "os",
+        "--hostname",
+        "cahealth",
+        "--no-trust-store",
+        "--yes",
+        "--state-dir",
+        st,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let agent = Command::new(koi_bin())
+        .args([
+            "agent",
+            "--control",
+            "127.0.0.1:0",
+            "--no-mdns",
+            "--certmesh-listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            st,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _agent = Kill(agent);
+    let mut status = String::new();
+    let found = wait_until(Duration::from_secs(15), || {
+        status = text(&koi(&["health", "status", "--json", "--state-dir", st]));
+        status.contains("\"name\":\"cahealth\"")
+    });
+    assert!(found, "{status}");
+    let parsed: koi::health::json::StatusJson = miniserde::json::from_str(status.trim()).unwrap();
+    let m = parsed
+        .machines
+        .iter()
+        .find(|m| m.name == "cahealth")
+        .unwrap();
+    // A fresh 30-day leaf: 29 whole days and some hours left.
+    assert_eq!(m.cert_days, Some(29), "{status}");
+    // Never seen over mDNS (the agent runs without it): unknown, not up.
+    assert_eq!(m.state, "unknown", "{status}");
+}

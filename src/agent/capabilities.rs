@@ -45,6 +45,12 @@ pub(super) fn start(
         if let Some(m) = &mdns {
             sources.push(Box::new(crate::health::mdns_source::MdnsSource(m.clone())));
         }
+        #[cfg(feature = "certmesh")]
+        sources.push(Box::new(
+            crate::health::certmesh_source::CertmeshSource::new(
+                crate::certmesh::files::MeshPaths::new(&opts.state),
+            ),
+        ));
         start_health(ex, opts, stopping, &mut apis, sources);
     }
     #[cfg(feature = "certmesh")]
@@ -113,6 +119,8 @@ fn start_health(
     if let Some(g) = opts.health_grace {
         config.grace = g;
     }
+    #[cfg(feature = "certmesh")]
+    config.extra_roots.extend(mesh_ca_file(&opts.state));
     match crate::health::Health::start(ex, config, sources, stopping.clone()) {
         Ok(h) => apis.push(Rc::new(crate::health::gateway::HealthApi::new(h))),
         Err(e) => {
@@ -123,6 +131,17 @@ fn start_health(
             )));
         }
     }
+}
+
+/// The mesh CA's certificate on this machine, CA or member: HTTPS health checks trust it.
+#[cfg(all(feature = "certmesh", feature = "health"))]
+fn mesh_ca_file(state: &crate::state::StateDir) -> Option<std::path::PathBuf> {
+    let paths = crate::certmesh::files::MeshPaths::new(state);
+    if paths.has_ca() {
+        return Some(paths.ca_cert());
+    }
+    let member = crate::certmesh::files::load_member(&paths).ok()?;
+    Some(std::path::Path::new(&member.cert_path).join("ca.pem")).filter(|p| p.exists())
 }
 
 #[cfg(feature = "certmesh")]

@@ -33,8 +33,9 @@ pub struct Presence {
 /// What certmesh knows of a member (to be provided by the certmesh capability).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CertSignal {
-    /// The last heartbeat's chain validation: `Err(why)` when it failed.
-    pub heartbeat: Result<(), String>,
+    /// The last heartbeat's chain validation: `Err(why)` when it failed; `None` while no
+    /// heartbeat exists (certmesh heartbeats arrive with renewal).
+    pub heartbeat: Option<Result<(), String>>,
     /// Whole days until its certificate expires (negative once expired).
     pub days_left: i64,
 }
@@ -160,11 +161,14 @@ impl Machines {
             };
             let (state, reason) = match (&sig.cert, &sig.dns) {
                 _ if state == State::Down => (state, reason),
-                (Some(c), _) if c.heartbeat.is_err() => (
+                (Some(c), _) if matches!(c.heartbeat, Some(Err(_))) => (
                     State::Down,
                     format!(
                         "certmesh: heartbeat failed: {}",
-                        c.heartbeat.clone().err().unwrap_or_default()
+                        c.heartbeat
+                            .clone()
+                            .and_then(Result::err)
+                            .unwrap_or_default()
                     ),
                 ),
                 (Some(c), _) if c.days_left < 0 => {
@@ -260,13 +264,13 @@ mod tests {
         let mut m = Machines::new(Duration::from_secs(60));
         let mut s = seen(true, 0);
         s.cert = Some(CertSignal {
-            heartbeat: Ok(()),
+            heartbeat: Some(Ok(())),
             days_left: 24,
         });
         m.update(0, &one("a", s.clone()));
         assert_eq!(m.views().next().unwrap().cert_days, Some(24));
         s.cert = Some(CertSignal {
-            heartbeat: Err("chain does not verify".into()),
+            heartbeat: Some(Err("chain does not verify".into())),
             days_left: 24,
         });
         let t = m.update(1, &one("a", s.clone()));
@@ -275,7 +279,7 @@ mod tests {
             "certmesh: heartbeat failed: chain does not verify"
         );
         s.cert = Some(CertSignal {
-            heartbeat: Ok(()),
+            heartbeat: Some(Ok(())),
             days_left: -1,
         });
         assert!(m.update(2, &one("a", s.clone())).is_empty());
@@ -318,7 +322,7 @@ mod tests {
             "a",
             Signals {
                 cert: Some(CertSignal {
-                    heartbeat: Ok(()),
+                    heartbeat: Some(Ok(())),
                     days_left: 3,
                 }),
                 ..Signals::default()

@@ -9,6 +9,8 @@
 //! alert, never probe machines on its own (machine health only reads other capabilities), and
 //! never let one check's target cost more than its deadline and a few KiB.
 
+#[cfg(feature = "certmesh")]
+pub mod certmesh_source;
 pub mod checks;
 #[doc(hidden)]
 pub mod fuzzing;
