@@ -16,11 +16,12 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use koi_wire::dns::{Class, Name, RData, Record, RecordType};
 
+use super::compact::{hash_labels, CName, Data};
 use crate::base::Prng;
 use crate::mdns::Link;
 
@@ -75,7 +76,8 @@ const NONE: u32 = u32::MAX;
 /// since the cache's base instant.
 #[derive(Clone, Debug)]
 pub(crate) struct Cached {
-    pub(crate) rdata: RData,
+    /// Its data (and so its type).
+    pub(crate) data: Data,
     received: u64,
     /// Its expiry, in milliseconds after `received`.
     expires_ms: u32,
@@ -85,7 +87,6 @@ pub(crate) struct Cached {
     id: u32,
     /// The TTL as received (clamped), in seconds.
     pub(crate) ttl: u32,
-    pub(crate) rtype: RecordType,
     /// The next refresh point (an index into `REFRESH_AT`; past the end: none left).
     step: u8,
     /// A goodbye or cache-flush condemned it: it expires within a second and is not an answer.
@@ -93,6 +94,10 @@ pub(crate) struct Cached {
 }
 
 impl Cached {
+    pub(crate) fn rtype(&self) -> RecordType {
+        self.data.rtype()
+    }
+
     fn expires(&self) -> u64 {
         self.received + u64::from(self.expires_ms) * 1000
     }
@@ -113,7 +118,7 @@ struct Group {
     link: Link,
     /// The next group whose (link, name) hashes alike.
     next: u32,
-    name: Name,
+    name: CName,
     records: Vec<Cached>,
 }
 
@@ -249,7 +254,10 @@ impl Cache {
             self.record_change(ChangeKind::Refreshed, gid, pos);
             return;
         }
-        let size = record_size(&rec.name, &rec.rdata);
+        let Some(data) = Data::of(&rec.rdata).filter(|d| d.rtype() == rec.rtype) else {
+            return;
+        };
+        let size = record_size(rec.name.wire_len(), &data);
         if size > self.limits.max_bytes || self.limits.max_records == 0 {
             return;
         }
@@ -280,13 +288,12 @@ impl Cache {
         self.next_id = self.next_id.wrapping_add(1);
         let id = self.next_id;
         let cached = Cached {
-            rdata: rec.rdata.clone(),
+            data,
             received: now,
             expires_ms: ttl * 1000,
             due_ms: ttl * 1000,
             id,
             ttl,
-            rtype: rec.rtype,
             step: 0,
             doomed: false,
         };
@@ -333,7 +340,7 @@ impl Cache {
             (0..g.records.len())
                 .filter(|&i| {
                     g.records.get(i).is_some_and(|c| {
-                        c.rtype == rtype && !c.doomed && now.saturating_sub(c.received) > LINGER
+                        c.rtype() == rtype && !c.doomed && now.saturating_sub(c.received) > LINGER
                     })
                 })
                 .collect()
@@ -380,8 +387,8 @@ impl Cache {
                 let c = g.records.get(pos)?;
                 (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
                     link: g.link,
-                    name: g.name.clone(),
-                    rtype: c.rtype,
+                    name: g.name.to_name(),
+                    rtype: c.rtype(),
                 })
             });
             match refresh {
@@ -407,7 +414,7 @@ impl Cache {
             .and_then(|gid| self.groups.get(gid as usize))
             .into_iter()
             .flat_map(|g| g.records.iter())
-            .filter(move |c| c.rtype == rtype)
+            .filter(move |c| c.rtype() == rtype)
     }
 
     /// Known answers for a question (RFC 6762 §7.1): live records with more than half their
@@ -426,24 +433,28 @@ impl Cache {
             .and_then(|gid| self.groups.get(gid as usize))
             .into_iter()
             .flat_map(|g| g.records.iter().map(move |c| (g, c)))
-            .filter(|(_, c)| qtype == RecordType::ANY || c.rtype == qtype)
+            .filter(|(_, c)| qtype == RecordType::ANY || c.rtype() == qtype)
             .filter(|(_, c)| !c.doomed && u64::from(c.remaining(now)) * 2 > u64::from(c.ttl))
-            .map(|(g, c)| {
+            .map(|(_, c)| {
                 let ttl = c.remaining(now);
-                Record::new(g.name.clone(), c.rtype, Class::IN, ttl, c.rdata.clone())
+                Record::new(name.clone(), c.rtype(), Class::IN, ttl, c.data.to_rdata())
             })
             .collect()
     }
 
     /// The chain a (link, name) belongs to: 32 bits of a keyed hash (chains absorb collisions).
-    fn hash(&self, link: Link, name: &Name) -> u32 {
-        self.hasher.hash_one((link, name)) as u32
+    /// A [`Name`] and its [`CName`] hash alike.
+    fn hash<'a>(&self, link: Link, labels: impl Iterator<Item = &'a [u8]>) -> u32 {
+        let mut h = self.hasher.build_hasher();
+        link.hash(&mut h);
+        hash_labels(&mut h, labels);
+        h.finish() as u32
     }
 
     fn gid(&self, link: Link, name: &Name) -> Option<u32> {
-        let mut gid = *self.index.get(&self.hash(link, name))?;
+        let mut gid = *self.index.get(&self.hash(link, name.labels()))?;
         while let Some(g) = self.groups.get(gid as usize) {
-            if g.link == link && g.name == *name {
+            if g.link == link && g.name.is(name) {
                 return Some(gid);
             }
             gid = g.next;
@@ -452,12 +463,12 @@ impl Cache {
     }
 
     fn new_group(&mut self, link: Link, name: &Name) -> u32 {
-        let h = self.hash(link, name);
+        let h = self.hash(link, name.labels());
         let head = self.index.get(&h).copied().unwrap_or(NONE);
         let group = Group {
             link,
             next: head,
-            name: name.clone(),
+            name: CName::of(name),
             records: Vec::new(),
         };
         let gid = match self.free.pop() {
@@ -481,7 +492,7 @@ impl Cache {
         let Some(g) = self.groups.get(gid as usize) else {
             return;
         };
-        let (h, next) = (self.hash(g.link, &g.name), g.next);
+        let (h, next) = (self.hash(g.link, g.name.labels()), g.next);
         if self.index.get(&h) == Some(&gid) {
             if next == NONE {
                 self.index.remove(&h);
@@ -500,7 +511,7 @@ impl Cache {
         }
         if let Some(g) = self.groups.get_mut(gid as usize) {
             g.next = NONE;
-            g.name = Name::root();
+            g.name = CName::default();
             g.records = Vec::new();
         }
         self.free.push(gid);
@@ -651,7 +662,7 @@ impl Cache {
         let size = self
             .groups
             .get(gid as usize)
-            .map_or(0, |g| record_size(&g.name, &c.rdata));
+            .map_or(0, |g| record_size(g.name.wire_len(), &c.data));
         self.bytes = self.bytes.saturating_sub(size);
         if empty {
             self.drop_group(gid);
@@ -668,32 +679,30 @@ impl Cache {
         self.log.push(Change {
             kind,
             link: g.link,
-            name: g.name.clone(),
-            rtype: c.rtype,
-            rdata: c.rdata.clone(),
+            name: g.name.to_name(),
+            rtype: c.rtype(),
+            rdata: c.data.to_rdata(),
         });
     }
 }
 
-/// Bytes charged for one record.
-fn record_size(name: &Name, rdata: &RData) -> usize {
-    RECORD_OVERHEAD + name.wire_len() + rdata_len(rdata)
+/// Bytes charged for one record whose owner name is `name_len` bytes long (wire form).
+fn record_size(name_len: usize, data: &Data) -> usize {
+    RECORD_OVERHEAD + name_len + data_len(data)
 }
 
 /// Same type, same data (the class is always IN here; the owner is the group's).
 fn same(c: &Cached, rec: &Record) -> bool {
-    c.rtype == rec.rtype && c.rdata == rec.rdata
+    c.data.is(&rec.rdata)
 }
 
-/// Approximate heap bytes of record data.
-fn rdata_len(rdata: &RData) -> usize {
-    match rdata {
-        RData::A(_) => 4,
-        RData::Aaaa(_) => 16,
-        RData::Ptr(n) | RData::Ns(n) | RData::Cname(n) => n.wire_len(),
-        RData::Srv { target, .. } => 6 + target.wire_len(),
-        RData::Txt(strings) => strings.iter().map(|s| s.len() + 24).sum(),
-        RData::Unknown(bytes) => bytes.len(),
-        _ => 64,
+/// Approximate bytes of record data.
+fn data_len(data: &Data) -> usize {
+    match data {
+        Data::A(_) => 4,
+        Data::Aaaa(_) => 16,
+        Data::Ptr(n) => n.wire_len(),
+        Data::Srv { target, .. } => 6 + target.wire_len(),
+        Data::Txt(wire) => wire.len(),
     }
 }

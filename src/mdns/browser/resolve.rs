@@ -18,9 +18,10 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use koi_wire::dns::{Name, RData, RecordType};
+use koi_wire::dns::{Name, RecordType};
 
 use super::cache::Cache;
+use super::compact::Data;
 use crate::base::Prng;
 use crate::mdns::{Link, ServiceInstance, ServiceType};
 
@@ -93,13 +94,13 @@ impl Assembly {
         a.ptr = on_scope().any(|l| {
             cache
                 .rrset(l, &type_name, RecordType::PTR)
-                .any(|c| matches!(&c.rdata, RData::Ptr(n) if n == name))
+                .any(|c| matches!(&c.data, Data::Ptr(n) if n.is(name)))
         });
         let srvs = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::SRV)));
         a.srv = srvs
             .iter()
-            .filter_map(|c| match &c.rdata {
-                RData::Srv {
+            .filter_map(|c| match &c.data {
+                Data::Srv {
                     priority,
                     weight,
                     port,
@@ -108,20 +109,17 @@ impl Assembly {
                 _ => None,
             })
             .min_by_key(|(rank, _, _)| *rank)
-            .map(|(_, port, target)| (port, target.clone()));
+            .map(|(_, port, target)| (port, target.to_name()));
         let txts = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::TXT)));
-        a.txt = txts.first().map(|c| match &c.rdata {
-            RData::Txt(strings) => strings.iter().filter(|s| !s.is_empty()).cloned().collect(),
-            _ => Vec::new(),
+        a.txt = txts.first().map(|c| {
+            let mut strings = c.data.txt().unwrap_or_default();
+            strings.retain(|s| !s.is_empty());
+            strings
         });
         if let Some((_, target)) = &a.srv {
             for rtype in [RecordType::A, RecordType::AAAA] {
                 let set = live_first(on_scope().flat_map(|l| cache.rrset(l, target, rtype)));
-                a.addrs.extend(set.iter().filter_map(|c| match c.rdata {
-                    RData::A(ip) => Some(IpAddr::V4(ip)),
-                    RData::Aaaa(ip) => Some(IpAddr::V6(ip)),
-                    _ => None,
-                }));
+                a.addrs.extend(set.iter().filter_map(|c| c.data.ip()));
             }
             a.addrs.sort_unstable();
             a.addrs.dedup();

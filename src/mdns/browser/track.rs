@@ -12,6 +12,7 @@ use std::time::Instant;
 use koi_wire::dns::{Name, RData, RecordType};
 
 use super::cache::{ChangeKind, Refresh};
+use super::compact::Data;
 use super::query::Target;
 use super::resolve::{fingerprint, name_print, Assembly, Key};
 use super::{BrowseEvent, Browser, Want};
@@ -30,9 +31,10 @@ impl Browser {
         let mut keys = Vec::new();
         for link in &links {
             for c in self.cache.rrset(*link, &type_name, RecordType::PTR) {
-                if let RData::Ptr(n) = &c.rdata {
+                if let Data::Ptr(n) = &c.data {
+                    let n = n.to_name();
                     if n.parent().as_ref() == Some(&type_name) {
-                        keys.push((n.clone(), link.ifindex));
+                        keys.push((n, link.ifindex));
                     }
                 }
             }
@@ -230,11 +232,7 @@ impl Browser {
             .into_iter()
             .flat_map(|t| self.cache.rrset(link, host, t))
             .filter(|c| !c.doomed)
-            .filter_map(|c| match c.rdata {
-                RData::A(ip) => Some(IpAddr::V4(ip)),
-                RData::Aaaa(ip) => Some(IpAddr::V6(ip)),
-                _ => None,
-            })
+            .filter_map(|c| c.data.ip())
             .collect();
         addrs.sort_unstable();
         addrs.dedup();
