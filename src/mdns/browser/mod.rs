@@ -373,9 +373,10 @@ impl Browser {
         let mut out: Vec<ServiceInstance> = self
             .instances
             .iter()
-            .filter(|(_, t)| t.resolved())
-            .filter_map(|((name, scope), t)| {
-                Assembly::read(&self.cache, &links, name, *scope).instance(name, &t.ty, *scope)
+            .filter(|(_, _, t)| t.resolved())
+            .filter_map(|(name, scope, t)| {
+                let name = name.to_name();
+                Assembly::read(&self.cache, &links, &name, scope).instance(&name, &t.ty, scope)
             })
             .collect();
         out.sort_by(|a, b| {

@@ -10,9 +10,9 @@
 //! [`CacheLimits::max_instances`](super::CacheLimits) are tracked; a new one displaces the
 //! oldest never-resolved one, or is ignored.
 
-use std::collections::hash_map::DefaultHasher;
+use std::collections::hash_map::{DefaultHasher, RandomState};
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::num::NonZeroU64;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use koi_wire::dns::{Name, RecordType};
 
 use super::cache::Cache;
-use super::compact::Data;
+use super::compact::{hash_labels, CName, Data};
 use crate::base::Prng;
 use crate::mdns::{Link, ServiceInstance, ServiceType};
 
@@ -195,9 +195,21 @@ impl Stamp {
     }
 }
 
-/// The tracked instances.
+/// One tracked instance in the slab.
+struct Slot {
+    name: CName,
+    scope: u32,
+    t: Tracked,
+}
+
+/// The tracked instances: a dense slab, and an index by a keyed 64-bit hash of (name, scope)
+/// (checked against the stored name, so a collision can only refuse tracking, never mix two
+/// instances up). About 72 bytes an instance plus its name, against 80 bytes times the hash
+/// table's slack plus a [`Name`] for a map keyed by [`Key`].
 pub(crate) struct Instances {
-    map: HashMap<Key, Tracked>,
+    slots: Vec<Slot>,
+    index: HashMap<u64, u32>,
+    hasher: RandomState,
     /// One shared copy of each tracked type.
     types: Vec<Arc<ServiceType>>,
     seq: u64,
@@ -211,7 +223,9 @@ pub(crate) struct Instances {
 impl Instances {
     pub(crate) fn new(cap: usize) -> Instances {
         Instances {
-            map: HashMap::new(),
+            slots: Vec::new(),
+            index: HashMap::new(),
+            hasher: RandomState::new(),
             types: Vec::new(),
             seq: 0,
             cap,
@@ -220,21 +234,48 @@ impl Instances {
         }
     }
 
-    pub(crate) fn get(&self, key: &Key) -> Option<&Tracked> {
-        self.map.get(key)
+    fn hash<'a>(&self, labels: impl Iterator<Item = &'a [u8]>, scope: u32) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        hash_labels(&mut h, labels);
+        h.write_u32(scope);
+        h.finish()
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Key, &Tracked)> {
-        self.map.iter()
+    /// The slab position of `key`.
+    fn find(&self, key: &Key) -> Option<usize> {
+        let at = *self.index.get(&self.hash(key.0.labels(), key.1))? as usize;
+        self.slots
+            .get(at)
+            .filter(|s| s.scope == key.1 && s.name.is(&key.0))
+            .map(|_| at)
+    }
+
+    pub(crate) fn get(&self, key: &Key) -> Option<&Tracked> {
+        self.find(key).and_then(|at| self.slots.get(at)).map(|s| &s.t)
+    }
+
+    /// Every tracked instance: its name, interface and state.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&CName, u32, &Tracked)> {
+        self.slots.iter().map(|s| (&s.name, s.scope, &s.t))
     }
 
     pub(crate) fn remove(&mut self, key: &Key) -> Option<Tracked> {
-        self.map.remove(key)
+        let at = self.find(key)?;
+        self.index.remove(&self.hash(key.0.labels(), key.1));
+        let gone = self.slots.swap_remove(at);
+        if let Some(moved) = self.slots.get(at) {
+            let h = self.hash(moved.name.labels(), moved.scope);
+            self.index.insert(h, u32::try_from(at).unwrap_or(u32::MAX));
+        }
+        if self.slots.capacity() > 64 && self.slots.capacity() > 4 * self.slots.len() {
+            self.slots.shrink_to(self.slots.len() * 2);
+        }
+        Some(gone.t)
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.map.len()
+        self.slots.len()
     }
 
     pub(crate) fn next_retry(&self) -> Option<Instant> {
@@ -243,10 +284,15 @@ impl Instances {
 
     /// Starts tracking `key` unless it is tracked already; false if there is no room.
     pub(crate) fn track(&mut self, now: Instant, key: Key, ty: &ServiceType) -> bool {
-        if self.map.contains_key(&key) {
-            return true;
+        let h = self.hash(key.0.labels(), key.1);
+        if let Some(&at) = self.index.get(&h) {
+            // Tracked, or (practically never: the hash is keyed) another name's hash.
+            return self
+                .slots
+                .get(at as usize)
+                .is_some_and(|s| s.scope == key.1 && s.name.is(&key.0));
         }
-        if self.map.len() >= self.cap && !self.displace_unresolved() {
+        if self.slots.len() >= self.cap && !self.displace_unresolved() {
             return false;
         }
         let _ = now;
@@ -260,7 +306,13 @@ impl Instances {
             reported: 0,
             tries: 0,
         };
-        self.map.insert(key, t);
+        let at = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        self.slots.push(Slot {
+            name: CName::of(&key.0),
+            scope: key.1,
+            t,
+        });
+        self.index.insert(h, at);
         true
     }
 
@@ -278,27 +330,33 @@ impl Instances {
     /// Drops the oldest never-resolved sixteenth of the table (at least one) so that a flood
     /// of unresolvable names costs one scan per many insertions; false if all are resolved.
     fn displace_unresolved(&mut self) -> bool {
-        let mut idle: Vec<(u64, &Key)> = self
-            .map
+        let mut idle: Vec<(u64, usize)> = self
+            .slots
             .iter()
-            .filter(|(_, t)| !t.resolved())
-            .map(|(k, t)| (t.since, k))
+            .enumerate()
+            .filter(|(_, s)| !s.t.resolved())
+            .map(|(at, s)| (s.t.since, at))
             .collect();
         let n = (self.cap / 16).clamp(1, idle.len().max(1));
         if idle.len() > n {
             idle.select_nth_unstable_by_key(n - 1, |(since, _)| *since);
         }
-        let victims: Vec<Key> = idle.iter().take(n).map(|(_, k)| (*k).clone()).collect();
+        let victims: Vec<Key> = idle
+            .iter()
+            .take(n)
+            .filter_map(|(_, at)| self.slots.get(*at))
+            .map(|s| (s.name.to_name(), s.scope))
+            .collect();
         for key in &victims {
-            self.map.remove(key);
+            self.remove(key);
         }
         !victims.is_empty()
     }
 
     /// Lets an incomplete instance ask again from the first round.
     pub(crate) fn reset_tries(&mut self, key: &Key) {
-        if let Some(t) = self.map.get_mut(key) {
-            t.tries = 0;
+        if let Some(s) = self.find(key).and_then(|at| self.slots.get_mut(at)) {
+            s.t.tries = 0;
         }
     }
 
@@ -314,9 +372,10 @@ impl Instances {
         complete: bool,
     ) -> u64 {
         let base = *self.base.get_or_insert(now);
-        let Some(t) = self.map.get_mut(key) else {
+        let Some(t) = self.find(key).and_then(|at| self.slots.get_mut(at)) else {
             return 0;
         };
+        let t = &mut t.t;
         if t.target != target {
             // A new SRV target: its addresses are worth asking for at once.
             t.retry = None;
@@ -342,10 +401,11 @@ impl Instances {
         let base = *self.base.get_or_insert(now);
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
-        for (key, t) in &mut self.map {
+        for slot in &mut self.slots {
+            let t = &mut slot.t;
             if let Some(at) = t.retry.map(|s| s.at(base)) {
                 if at <= now {
-                    due.push(key.clone());
+                    due.push((slot.name.to_name(), slot.scope));
                     t.tries += 1;
                     t.retry = (t.tries < MAX_TRIES)
                         .then(|| Stamp::of(base, now + Duration::from_secs(1 << (t.tries - 1))));

@@ -68,8 +68,8 @@ impl Browser {
         let keys: Vec<Key> = self
             .instances
             .iter()
-            .filter(|(_, t)| *t.ty == *ty)
-            .map(|(k, _)| k.clone())
+            .filter(|(_, _, t)| *t.ty == *ty)
+            .map(|(name, scope, _)| (name.to_name(), scope))
             .collect();
         for key in keys {
             if let Some(t) = self.instances.remove(&key).filter(|t| t.resolved()) {
@@ -151,10 +151,10 @@ impl Browser {
             }
         }
         if !hosts.is_empty() {
-            for (key, t) in self.instances.iter() {
+            for (name, scope, t) in self.instances.iter() {
                 let hit = hosts.get(&t.target);
-                if hit.is_some_and(|scopes| scopes.contains(&key.1)) {
-                    mark(key.clone());
+                if hit.is_some_and(|scopes| scopes.contains(&scope)) {
+                    mark((name.to_name(), scope));
                 }
             }
         }
@@ -218,9 +218,9 @@ impl Browser {
     /// SRV targets of tracked instances (by [`name_print`]), with their interfaces.
     pub(super) fn targets_by_name(&self) -> HashMap<u64, Vec<u32>> {
         let mut map: HashMap<u64, Vec<u32>> = HashMap::new();
-        for ((_, scope), t) in self.instances.iter() {
+        for (_, scope, t) in self.instances.iter() {
             if t.target != 0 {
-                map.entry(t.target).or_default().push(*scope);
+                map.entry(t.target).or_default().push(scope);
             }
         }
         map
