@@ -99,8 +99,10 @@ type Order = (bool, UnixTime, u64);
 #[derive(Debug)]
 struct Slot {
     entry: Entry,
-    /// The instance as seen on each interface it is live on (sharing the entry's copy).
-    scopes: Vec<Arc<ServiceInstance>>,
+    /// The instance as seen on each other interface it is live on (the entry's own service is
+    /// live on its scope unless the entry is stale); empty, so not allocated, for the usual
+    /// service seen on one interface.
+    others: Vec<Arc<ServiceInstance>>,
     /// When it last moved in the eviction order.
     seq: u64,
 }
@@ -119,9 +121,10 @@ impl Slot {
 #[derive(Debug)]
 struct HostSlot {
     entry: HostEntry,
-    /// The links it is live on, with each one's addresses (sorted, deduplicated); when there
-    /// is only one, its addresses are left empty here: they are the entry's.
-    links: Vec<(Link, Box<[IpAddr]>)>,
+    /// The one link it is live on, when `more` is empty (its addresses are the entry's).
+    only: Link,
+    /// With two or more live links: each one's addresses (sorted, deduplicated).
+    more: Vec<(Link, Box<[IpAddr]>)>,
     seq: u64,
 }
 
@@ -131,14 +134,73 @@ impl HostSlot {
     }
 }
 
+/// A dense slab of slots with an index from a keyed 64-bit hash to a position: about a slot
+/// and 16 index bytes per item (a map of slots would hold each slot times the table's slack,
+/// and spread its writes over every page of it).
+#[derive(Debug)]
+struct Slab<T> {
+    items: Vec<T>,
+    index: HashMap<u64, u32>,
+}
+
+impl<T> Slab<T> {
+    fn new() -> Slab<T> {
+        Slab {
+            items: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn get(&self, key: u64) -> Option<&T> {
+        self.items.get(*self.index.get(&key)? as usize)
+    }
+
+    fn get_mut(&mut self, key: u64) -> Option<&mut T> {
+        self.items.get_mut(*self.index.get(&key)? as usize)
+    }
+
+    fn insert(&mut self, key: u64, item: T) {
+        if let Some(old) = self.get_mut(key) {
+            *old = item;
+            return;
+        }
+        let at = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
+        self.items.push(item);
+        self.index.insert(key, at);
+    }
+
+    /// Removes `key`; the last item moves into its place, and `key_of` gives that item's key.
+    fn remove(&mut self, key: u64, key_of: impl Fn(&T) -> u64) -> Option<T> {
+        let at = self.index.remove(&key)? as usize;
+        if at >= self.items.len() {
+            return None;
+        }
+        let gone = self.items.swap_remove(at);
+        if let Some(moved) = self.items.get(at) {
+            self.index
+                .insert(key_of(moved), u32::try_from(at).unwrap_or(u32::MAX));
+        }
+        Some(gone)
+    }
+
+    /// The key of the item `order` ranks first.
+    fn min_by<O: Ord>(&self, order: impl Fn(&T) -> O, key_of: impl Fn(&T) -> u64) -> Option<u64> {
+        self.items.iter().min_by_key(|t| order(t)).map(key_of)
+    }
+}
+
 /// The registry; see the module docs.
 #[derive(Debug)]
 pub struct Registry {
     capacity: usize,
     /// Keyed by [`Self::service_key`].
-    services: HashMap<u64, Slot>,
+    services: Slab<Slot>,
     /// Keyed by [`Self::host_key`].
-    hosts: HashMap<u64, HostSlot>,
+    hosts: Slab<HostSlot>,
     /// Seeds the name hashes, so no sender can aim for a collision.
     keys: RandomState,
     subscribers: Vec<Sender<RegistryEvent>>,
@@ -150,8 +212,8 @@ impl Registry {
     pub fn new(capacity: usize) -> Registry {
         Registry {
             capacity: capacity.max(1),
-            services: HashMap::new(),
-            hosts: HashMap::new(),
+            services: Slab::new(),
+            hosts: Slab::new(),
             keys: RandomState::new(),
             subscribers: Vec::new(),
             seq: 0,
@@ -177,19 +239,19 @@ impl Registry {
 
     /// Every entry, live and stale, in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.services.values().map(|s| &s.entry)
+        self.services.items.iter().map(|s| &s.entry)
     }
 
     /// Every host, live and stale, in no particular order.
     pub fn hosts(&self) -> impl Iterator<Item = &HostEntry> {
-        self.hosts.values().map(|h| &h.entry)
+        self.hosts.items.iter().map(|h| &h.entry)
     }
 
     /// The entry of `instance` (ASCII case ignored) of type `ty`.
     pub fn get(&self, instance: &str, ty: &ServiceType) -> Option<&Entry> {
         let key = self.service_key(instance, ty);
         self.services
-            .get(&key)
+            .get(key)
             .filter(|s| s.is(instance, ty))
             .map(|s| &s.entry)
     }
@@ -234,27 +296,28 @@ impl Registry {
 
     /// The map key of a service: a keyed hash of its lowercased instance name and its type.
     fn service_key(&self, instance: &str, ty: &ServiceType) -> u64 {
-        let mut h = self.keys.build_hasher();
-        for b in instance.bytes() {
-            h.write_u8(b.to_ascii_lowercase());
-        }
-        h.write_u8(0xff);
-        ty.hash(&mut h);
-        h.finish()
+        service_key(&self.keys, instance, ty)
     }
 
     /// The map key of a host: a keyed hash of its lowercased name.
     fn host_key(&self, host: &str) -> u64 {
-        let mut h = self.keys.build_hasher();
-        h.write_u8(0xfe);
-        for b in host.bytes() {
-            h.write_u8(b.to_ascii_lowercase());
-        }
-        h.finish()
+        host_key(&self.keys, host)
+    }
+
+    fn remove_service(&mut self, key: u64) -> Option<Slot> {
+        let keys = &self.keys;
+        self.services.remove(key, |s| {
+            service_key(keys, &s.entry.service.instance, &s.entry.service.service_type)
+        })
+    }
+
+    fn remove_host(&mut self, key: u64) {
+        let keys = &self.keys;
+        self.hosts.remove(key, |h| host_key(keys, &h.entry.host));
     }
 
     fn evict_service(&mut self, key: u64) {
-        if let Some(slot) = self.services.remove(&key) {
+        if let Some(slot) = self.remove_service(key) {
             let ServiceInstance {
                 instance,
                 service_type,
@@ -270,15 +333,22 @@ impl Registry {
     fn seen(&mut self, wall: UnixTime, s: &ServiceInstance) {
         let key = self.service_key(&s.instance, &s.service_type);
         let seq = self.next_seq();
-        match self.services.get_mut(&key) {
+        match self.services.get_mut(key) {
             Some(slot) if slot.is(&s.instance, &s.service_type) => {
                 let was_stale = slot.entry.stale;
                 let changed = *slot.entry.service != *s;
                 if changed {
-                    slot.entry.service = Arc::new(s.clone());
+                    let new = Arc::new(s.clone());
+                    let old = std::mem::replace(&mut slot.entry.service, new);
+                    slot.others.retain(|i| i.scope != s.scope);
+                    if was_stale {
+                        slot.others = Vec::new();
+                    } else if old.scope != s.scope && slot.others.len() + 1 < MAX_PER_ENTRY {
+                        // Still live on its own interface: kept as one of the others.
+                        slot.others.reserve_exact(1);
+                        slot.others.push(old);
+                    }
                 }
-                let shared = Arc::clone(&slot.entry.service);
-                upsert(&mut slot.scopes, |i| i.scope == s.scope, shared);
                 slot.entry.stale = false;
                 slot.entry.last_seen = wall;
                 slot.seq = seq;
@@ -295,19 +365,16 @@ impl Registry {
             None => {}
         }
         while self.services.len() >= self.capacity {
-            let Some(victim) = self
-                .services
-                .iter()
-                .min_by_key(|(_, slot)| slot.order())
-                .map(|(k, _)| *k)
-            else {
+            let keys = &self.keys;
+            let Some(victim) = self.services.min_by(Slot::order, |s| {
+                service_key(keys, &s.entry.service.instance, &s.entry.service.service_type)
+            }) else {
                 break;
             };
             self.evict_service(victim);
         }
-        let service = Arc::new(s.clone());
         let entry = Entry {
-            service: Arc::clone(&service),
+            service: Arc::new(s.clone()),
             first_seen: wall,
             last_seen: wall,
             ttl: OTHER_TTL,
@@ -315,7 +382,7 @@ impl Registry {
         };
         let slot = Slot {
             entry: entry.clone(),
-            scopes: vec![service],
+            others: Vec::new(),
             seq,
         };
         self.services.insert(key, slot);
@@ -324,25 +391,28 @@ impl Registry {
 
     fn removed(&mut self, instance: &str, ty: &ServiceType, scope: u32) {
         let key = self.service_key(instance, ty);
-        let Some(slot) = self.services.get_mut(&key).filter(|s| s.is(instance, ty)) else {
+        let Some(slot) = self.services.get_mut(key).filter(|s| s.is(instance, ty)) else {
             return;
         };
-        slot.scopes.retain(|i| i.scope != scope);
         if slot.entry.stale {
             return;
         }
-        let event = match slot.scopes.first() {
-            Some(other) if **other != *slot.entry.service => {
-                slot.entry.service = Arc::clone(other);
-                RegistryEvent::Updated(slot.entry.clone())
+        if slot.entry.service.scope != scope {
+            slot.others.retain(|i| i.scope != scope);
+            return;
+        }
+        let event = if slot.others.is_empty() {
+            slot.entry.stale = true;
+            self.seq += 1;
+            slot.seq = self.seq;
+            RegistryEvent::Stale(slot.entry.clone())
+        } else {
+            // Still live elsewhere: the longest-known other interface's copy stands in.
+            slot.entry.service = slot.others.remove(0);
+            if slot.others.is_empty() {
+                slot.others = Vec::new();
             }
-            Some(_) => return,
-            None => {
-                slot.entry.stale = true;
-                self.seq += 1;
-                slot.seq = self.seq;
-                RegistryEvent::Stale(slot.entry.clone())
-            }
+            RegistryEvent::Updated(slot.entry.clone())
         };
         self.publish(event);
     }
@@ -357,23 +427,22 @@ impl Registry {
         addrs.shrink_to_fit();
         let known = self
             .hosts
-            .get(&key)
+            .get(key)
             .map(|h| h.entry.host.eq_ignore_ascii_case(host));
         if known != Some(true) {
             // A new host, or (practically never: the hash is keyed) a collision with another.
             if known == Some(false) {
-                self.hosts.remove(&key);
+                self.remove_host(key);
             }
             while self.hosts.len() >= self.capacity {
-                let Some(victim) = self
+                let keys = &self.keys;
+                let victim = self
                     .hosts
-                    .iter()
-                    .min_by_key(|(_, slot)| slot.order())
-                    .map(|(k, _)| *k)
-                else {
+                    .min_by(HostSlot::order, |h| host_key(keys, &h.entry.host));
+                let Some(victim) = victim else {
                     break;
                 };
-                self.hosts.remove(&victim);
+                self.remove_host(victim);
             }
             let entry = HostEntry {
                 host: host.to_string(),
@@ -384,31 +453,27 @@ impl Registry {
             };
             let slot = HostSlot {
                 entry,
-                links: Vec::new(),
+                only: link,
+                more: Vec::new(),
                 seq,
             };
             self.hosts.insert(key, slot);
         }
-        let Some(slot) = self.hosts.get_mut(&key) else {
+        let Some(slot) = self.hosts.get_mut(key) else {
             return;
         };
-        let union = if slot.links.iter().all(|(l, _)| *l == link) {
+        let union = if slot.more.is_empty() && (slot.entry.stale || slot.only == link) {
             // The only link: its addresses are the host's, held once (in the entry).
-            slot.links.truncate(1);
-            match slot.links.first_mut() {
-                Some(only) => only.1 = Box::default(),
-                None => {
-                    slot.links.reserve_exact(1);
-                    slot.links.push((link, Box::default()));
-                }
-            }
+            slot.only = link;
             addrs
         } else {
-            if let [(_, only)] = slot.links.as_mut_slice() {
-                *only = slot.entry.addrs.as_slice().into();
+            if slot.more.is_empty() {
+                let only = (slot.only, slot.entry.addrs.as_slice().into());
+                slot.more.reserve_exact(2);
+                slot.more.push(only);
             }
-            upsert(&mut slot.links, |(l, _)| *l == link, (link, addrs.into()));
-            union_of(&slot.links)
+            upsert(&mut slot.more, |(l, _)| *l == link, (link, addrs.into()));
+            union_of(&slot.more)
         };
         let news = slot.entry.stale || union != slot.entry.addrs;
         if union != slot.entry.addrs {
@@ -427,31 +492,37 @@ impl Registry {
         let key = self.host_key(host);
         let Some(slot) = self
             .hosts
-            .get_mut(&key)
+            .get_mut(key)
             .filter(|h| h.entry.host.eq_ignore_ascii_case(host))
         else {
             return;
         };
-        let before = slot.links.len();
-        slot.links.retain(|(l, _)| *l != link);
-        if slot.entry.stale || slot.links.len() == before {
+        if slot.entry.stale {
             return;
         }
-        let event = if slot.links.is_empty() {
+        let event = if slot.more.is_empty() {
+            if slot.only != link {
+                return;
+            }
             slot.entry.stale = true;
             self.seq += 1;
             slot.seq = self.seq;
             RegistryEvent::HostStale(slot.entry.clone())
-        } else if let [(_, only)] = slot.links.as_mut_slice() {
-            // One link left: its addresses become the entry's alone.
-            let union = std::mem::take(only).into_vec();
-            if union == slot.entry.addrs {
+        } else {
+            let before = slot.more.len();
+            slot.more.retain(|(l, _)| *l != link);
+            if slot.more.len() == before {
                 return;
             }
-            slot.entry.addrs = union;
-            RegistryEvent::HostUp(slot.entry.clone())
-        } else {
-            let union = union_of(&slot.links);
+            let union = if let [(only, addrs)] = slot.more.as_mut_slice() {
+                // One link left: its addresses become the entry's alone.
+                slot.only = *only;
+                let union = std::mem::take(addrs).into_vec();
+                slot.more = Vec::new();
+                union
+            } else {
+                union_of(&slot.more)
+            };
             if union == slot.entry.addrs {
                 return;
             }
@@ -460,6 +531,27 @@ impl Registry {
         };
         self.publish(event);
     }
+}
+
+/// A keyed hash of a service's lowercased instance name and its type.
+fn service_key(keys: &RandomState, instance: &str, ty: &ServiceType) -> u64 {
+    let mut h = keys.build_hasher();
+    for b in instance.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.write_u8(0xff);
+    ty.hash(&mut h);
+    h.finish()
+}
+
+/// A keyed hash of a host's lowercased name.
+fn host_key(keys: &RandomState, host: &str) -> u64 {
+    let mut h = keys.build_hasher();
+    h.write_u8(0xfe);
+    for b in host.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
 }
 
 impl Default for Registry {
@@ -647,8 +739,10 @@ mod tests {
         }
         assert_eq!(r.counts(), (DEFAULT_CAPACITY, 0));
         assert_eq!(r.services.len(), DEFAULT_CAPACITY);
+        assert_eq!(r.services.index.len(), DEFAULT_CAPACITY);
         assert_eq!(r.hosts().count(), DEFAULT_CAPACITY);
         assert_eq!(r.hosts.len(), DEFAULT_CAPACITY);
+        assert_eq!(r.hosts.index.len(), DEFAULT_CAPACITY);
         assert!(r.hosts().any(|h| h.host == "h9999.local"));
         assert!(!r.hosts().any(|h| h.host == "h0.local"));
         let ty = ServiceType::parse("_http._tcp").unwrap();
