@@ -81,10 +81,9 @@ pub(crate) struct Cached {
     received: u64,
     /// Its expiry, in milliseconds after `received`.
     expires_ms: u32,
-    /// The key of this record in `timers` (its next refresh point or its expiry), in
-    /// milliseconds after `received`.
+    /// Its next refresh point or its expiry, in milliseconds after `received`; its group's
+    /// timer is the earliest of its records'.
     due_ms: u32,
-    id: u32,
     /// The TTL as received (clamped), in seconds.
     pub(crate) ttl: u32,
     /// The next refresh point (an index into `REFRESH_AT`; past the end: none left).
@@ -120,7 +119,12 @@ struct Group {
     next: u32,
     name: CName,
     records: Vec<Cached>,
+    /// Its key in `timers`: the earliest due time of its records ([`NO_TIMER`]: none).
+    timer: u64,
 }
+
+/// A group without a timer.
+const NO_TIMER: u64 = u64::MAX;
 
 /// What happened to a cached record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,16 +166,16 @@ pub(crate) struct Cache {
     index: HashMap<u32, u32>,
     groups: Vec<Group>,
     free: Vec<u32>,
-    /// (next refresh point or expiry, record, group).
-    timers: BTreeSet<(u64, u32, u32)>,
+    /// (earliest refresh point or expiry of a group's records, group): one per group, not
+    /// per record (a set entry costs about 27 bytes).
+    timers: BTreeSet<(u64, u32)>,
     /// Eviction candidates, newest first: the oldest sixteenth of the records as (received,
-    /// record, group) when last scanned. Any record not in it is newer than all of it, and an
+    /// group) when last scanned. Any record not in it is newer than all of it, and an
     /// entry whose record was refreshed or removed since is skipped, so its last valid entry
     /// is always the record least recently received.
-    victims: Vec<(u64, u32, u32)>,
+    victims: Vec<(u64, u32)>,
     len: usize,
     bytes: usize,
-    next_id: u32,
     log: Vec<Change>,
 }
 
@@ -188,7 +192,6 @@ impl Cache {
             victims: Vec::new(),
             len: 0,
             bytes: 0,
-            next_id: 0,
             log: Vec::new(),
         }
     }
@@ -198,10 +201,16 @@ impl Cache {
         self.len
     }
 
-    /// Pending refresh points and expiries: one per record.
+    /// Pending timers: one per group of records.
     #[cfg(test)]
     pub(crate) fn timer_count(&self) -> usize {
         self.timers.len()
+    }
+
+    /// Groups holding records (names with records on a link).
+    #[cfg(test)]
+    pub(crate) fn group_count(&self) -> usize {
+        self.groups.iter().filter(|g| !g.records.is_empty()).count()
     }
 
     /// Approximate bytes held.
@@ -239,10 +248,9 @@ impl Cache {
             Some((gid, pos))
         });
         if let Some((gid, pos)) = existing {
-            // Its timer is keyed by the old receipt time: take it out before that changes, or
-            // it would fire later as a stray refresh point (each one used up a refresh step,
-            // so a record heard five times was dropped at 80 % of its TTL) and pile up.
-            self.unschedule(gid, pos);
+            // Its refresh points restart from this copy (each one used up a refresh step, so
+            // a record heard five times was once dropped at 80 % of its TTL).
+            let was = self.due_of(gid, pos);
             self.update(gid, pos, |c| {
                 c.ttl = ttl;
                 c.received = now;
@@ -250,7 +258,7 @@ impl Cache {
                 c.doomed = false;
                 c.step = 0;
             });
-            self.reschedule(gid, pos, prng.range(0, 200));
+            self.reschedule(gid, pos, prng.range(0, 200), was);
             self.record_change(ChangeKind::Refreshed, gid, pos);
             return;
         }
@@ -285,14 +293,11 @@ impl Cache {
             Some(gid) => gid,
             None => self.new_group(link, &rec.name),
         };
-        self.next_id = self.next_id.wrapping_add(1);
-        let id = self.next_id;
         let cached = Cached {
             data,
             received: now,
             expires_ms: ttl * 1000,
             due_ms: ttl * 1000,
-            id,
             ttl,
             step: 0,
             doomed: false,
@@ -308,9 +313,7 @@ impl Cache {
         let pos = group.records.len() - 1;
         self.len += 1;
         self.bytes += size;
-        self.timers
-            .insert((now + u64::from(ttl) * 1_000_000, id, gid));
-        self.reschedule(gid, pos, prng.range(0, 200));
+        self.reschedule(gid, pos, prng.range(0, 200), NO_TIMER);
         self.record_change(ChangeKind::Added, gid, pos);
     }
 
@@ -375,29 +378,42 @@ impl Cache {
     pub(crate) fn pop_due(&mut self, now: Instant, prng: &mut Prng) -> Vec<Refresh> {
         let now = self.micros(now);
         let mut refreshes = Vec::new();
-        while let Some(&(at, id, gid)) = self.timers.first() {
+        while let Some(&(at, gid)) = self.timers.first() {
             if at > now {
                 break;
             }
-            let Some(pos) = self.position(gid, id) else {
-                self.timers.remove(&(at, id, gid));
-                continue;
-            };
-            let refresh = self.groups.get(gid as usize).and_then(|g| {
-                let c = g.records.get(pos)?;
-                (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
-                    link: g.link,
-                    name: g.name.to_name(),
-                    rtype: c.rtype(),
-                })
-            });
-            match refresh {
-                Some(r) => {
-                    refreshes.push(r);
-                    self.update(gid, pos, |c| c.step += 1);
-                    self.reschedule(gid, pos, prng.range(0, 200));
+            // Every record of the group due by now; each is refreshed (a later point) or
+            // removed, and a record whose refresh points all passed runs out in this loop.
+            while let Some(pos) = self
+                .groups
+                .get(gid as usize)
+                .and_then(|g| g.records.iter().position(|c| c.due() <= now))
+            {
+                let refresh = self.groups.get(gid as usize).and_then(|g| {
+                    let c = g.records.get(pos)?;
+                    (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
+                        link: g.link,
+                        name: g.name.to_name(),
+                        rtype: c.rtype(),
+                    })
+                });
+                match refresh {
+                    Some(r) => {
+                        refreshes.push(r);
+                        let was = self.due_of(gid, pos);
+                        self.update(gid, pos, |c| c.step += 1);
+                        self.reschedule(gid, pos, prng.range(0, 200), was);
+                    }
+                    None => self.remove(gid, pos),
                 }
-                None => self.remove(gid, pos),
+            }
+            self.retime(gid);
+            // Never spin on a key that no record backs.
+            if self.timers.first() == Some(&(at, gid)) {
+                self.timers.remove(&(at, gid));
+                if let Some(g) = self.groups.get_mut(gid as usize) {
+                    g.timer = NO_TIMER;
+                }
             }
         }
         refreshes
@@ -470,6 +486,7 @@ impl Cache {
             next: head,
             name: CName::of(name),
             records: Vec::new(),
+            timer: NO_TIMER,
         };
         let gid = match self.free.pop() {
             Some(gid) => {
@@ -513,6 +530,8 @@ impl Cache {
             g.next = NONE;
             g.name = CName::default();
             g.records = Vec::new();
+            let timer = std::mem::replace(&mut g.timer, NO_TIMER);
+            self.timers.remove(&(timer, gid));
         }
         self.free.push(gid);
         if self.free.len() > 64 && self.free.len() * 2 > self.groups.len() {
@@ -531,14 +550,6 @@ impl Cache {
         self.free.shrink_to(self.free.len() * 2);
     }
 
-    fn position(&self, gid: u32, id: u32) -> Option<usize> {
-        self.groups
-            .get(gid as usize)?
-            .records
-            .iter()
-            .position(|c| c.id == id)
-    }
-
     /// Applies `f` to a record.
     fn update(&mut self, gid: u32, pos: usize, f: impl FnOnce(&mut Cached)) {
         if let Some(c) = self
@@ -550,17 +561,24 @@ impl Cache {
         }
     }
 
-    /// Sets the record's deadline: its next refresh point, or its expiry.
-    /// `jitter` is in hundredths of a percent of the TTL (0..=200).
-    fn reschedule(&mut self, gid: u32, pos: usize, jitter: u64) {
-        let Some(c) = self
-            .groups
-            .get_mut(gid as usize)
-            .and_then(|g| g.records.get_mut(pos))
-        else {
+    /// A record's due time ([`NO_TIMER`] if there is no such record).
+    fn due_of(&self, gid: u32, pos: usize) -> u64 {
+        self.groups
+            .get(gid as usize)
+            .and_then(|g| g.records.get(pos))
+            .map_or(NO_TIMER, Cached::due)
+    }
+
+    /// Sets the record's deadline: its next refresh point, or its expiry; `was` is its due
+    /// time before it changed ([`NO_TIMER`] for a new record). `jitter` is in hundredths of a
+    /// percent of the TTL (0..=200).
+    fn reschedule(&mut self, gid: u32, pos: usize, jitter: u64, was: u64) {
+        let Some(g) = self.groups.get_mut(gid as usize) else {
             return;
         };
-        self.timers.remove(&(c.due(), c.id, gid));
+        let Some(c) = g.records.get_mut(pos) else {
+            return;
+        };
         c.due_ms = match REFRESH_AT.get(usize::from(c.step)) {
             Some(&at) if !c.doomed => {
                 let hundredths = at + jitter.min(200);
@@ -569,34 +587,46 @@ impl Cache {
             }
             _ => c.expires_ms,
         };
-        self.timers.insert((c.due(), c.id, gid));
+        let due = c.due();
+        if due < g.timer {
+            let old = std::mem::replace(&mut g.timer, due);
+            self.timers.remove(&(old, gid));
+            self.timers.insert((due, gid));
+        } else if was == g.timer && due != was {
+            // It was (one of) the earliest: a full scan finds the next.
+            self.retime(gid);
+        }
     }
 
-    /// Takes the record's pending refresh point or expiry out of `timers`.
-    fn unschedule(&mut self, gid: u32, pos: usize) {
-        let key = self
-            .groups
-            .get(gid as usize)
-            .and_then(|g| g.records.get(pos))
-            .map(|c| (c.due(), c.id, gid));
-        if let Some(key) = key {
-            self.timers.remove(&key);
+    /// Re-keys the group's timer to the earliest due time of its records.
+    fn retime(&mut self, gid: u32) {
+        let Some(g) = self.groups.get_mut(gid as usize) else {
+            return;
+        };
+        let due = g.records.iter().map(Cached::due).min().unwrap_or(NO_TIMER);
+        if due != g.timer {
+            let old = std::mem::replace(&mut g.timer, due);
+            self.timers.remove(&(old, gid));
+            if due != NO_TIMER {
+                self.timers.insert((due, gid));
+            }
         }
     }
 
     fn doom(&mut self, now: u64, gid: u32, pos: usize) {
+        let was = self.due_of(gid, pos);
         self.update(gid, pos, |c| {
             // Rounded down to the millisecond: never later than a second from now.
             let linger = (now + LINGER).saturating_sub(c.received) / 1000;
             c.expires_ms = c.expires_ms.min(u32::try_from(linger).unwrap_or(u32::MAX));
             c.doomed = true;
         });
-        self.reschedule(gid, pos, 0);
+        self.reschedule(gid, pos, 0, was);
     }
 
     fn evict_in_group(&mut self, gid: u32) {
         let victim = self.groups.get(gid as usize).and_then(|g| {
-            (0..g.records.len()).min_by_key(|&i| g.records.get(i).map(|c| (c.received, c.id)))
+            (0..g.records.len()).min_by_key(|&i| g.records.get(i).map(|c| c.received))
         });
         if let Some(pos) = victim {
             self.remove(gid, pos);
@@ -605,19 +635,18 @@ impl Cache {
 
     fn evict_oldest(&mut self) -> bool {
         loop {
-            let Some((received, id, gid)) = self.victims.pop() else {
+            let Some((received, gid)) = self.victims.pop() else {
                 if self.len == 0 {
                     return false;
                 }
                 self.scan_victims();
                 continue;
             };
-            let pos = self.position(gid, id).filter(|&pos| {
-                self.groups
-                    .get(gid as usize)
-                    .and_then(|g| g.records.get(pos))
-                    .is_some_and(|c| c.received == received)
-            });
+            // Any record of the group received then is as old as the one listed.
+            let pos = self
+                .groups
+                .get(gid as usize)
+                .and_then(|g| g.records.iter().position(|c| c.received == received));
             if let Some(pos) = pos {
                 self.remove(gid, pos);
                 return true;
@@ -627,11 +656,11 @@ impl Cache {
 
     /// Refills `victims` with the oldest sixteenth of the records (at least one).
     fn scan_victims(&mut self) {
-        let mut all: Vec<(u64, u32, u32)> = self
+        let mut all: Vec<(u64, u32)> = self
             .groups
             .iter()
             .zip(0u32..)
-            .flat_map(|(g, gid)| g.records.iter().map(move |c| (c.received, c.id, gid)))
+            .flat_map(|(g, gid)| g.records.iter().map(move |c| (c.received, gid)))
             .collect();
         let n = (all.len() / 16).max(1).min(all.len());
         if all.len() > n {
@@ -657,7 +686,6 @@ impl Cache {
                 .records
                 .shrink_to(group.records.len() + group.records.len() / 4);
         }
-        self.timers.remove(&(c.due(), c.id, gid));
         self.len -= 1;
         let size = self
             .groups
@@ -666,6 +694,8 @@ impl Cache {
         self.bytes = self.bytes.saturating_sub(size);
         if empty {
             self.drop_group(gid);
+        } else if self.groups.get(gid as usize).is_some_and(|g| c.due() == g.timer) {
+            self.retime(gid);
         }
     }
 
