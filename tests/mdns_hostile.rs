@@ -668,8 +668,6 @@ fn heap_per_1000_resolved_services_is_at_most_1_mib() {
     let mut per_1000 = Vec::new();
     let mut rss = Vec::new();
     let mut base = (live(), vm_rss());
-    let c0 = koi::base::counting_alloc::count();
-    let h0 = koi::base::counting_alloc::hist();
     for i in 0..2_000u32 {
         h.deliver(src, group(), &typed_service_response(i));
         h.run(std::time::Duration::from_millis(5));
@@ -681,9 +679,6 @@ fn heap_per_1000_resolved_services_is_at_most_1_mib() {
         }
     }
     let (live_entries, _) = h.registry().counts();
-    let h1 = koi::base::counting_alloc::hist();
-    eprintln!("allocs per service: {}", (koi::base::counting_alloc::count() - c0) as f64 / 2000.0);
-    for k in 0..64 { if h1[k] != h0[k] { eprintln!("  {}..{} B: {:.2}/service", k*16, k*16+15, (h1[k]-h0[k]) as f64 / 2000.0); } }
     eprintln!(
         "mDNS heap per 1000 services: {:?} KiB (VmRSS {:?} KiB); {} resolved, {} in the registry, {} records cached",
         per_1000.iter().map(|b| b >> 10).collect::<Vec<_>>(),

@@ -20,7 +20,6 @@
 //! by a scan when the registry is full instead of being kept in a second index.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -102,7 +101,7 @@ struct Slot {
     /// The instance as seen on each other interface it is live on (the entry's own service is
     /// live on its scope unless the entry is stale); empty, so not allocated, for the usual
     /// service seen on one interface.
-    others: Vec<Arc<ServiceInstance>>,
+    others: Box<[Arc<ServiceInstance>]>,
     /// When it last moved in the eviction order.
     seq: u64,
 }
@@ -134,62 +133,65 @@ impl HostSlot {
     }
 }
 
-/// A dense slab of slots with an index from a keyed 64-bit hash to a position: about a slot
-/// and 16 index bytes per item (a map of slots would hold each slot times the table's slack,
-/// and spread its writes over every page of it).
+/// Slots sorted by a keyed 64-bit hash: a look-up is a binary search, and there is no index
+/// beside them (a hash map would hold each slot, or an index entry, times the table's slack and
+/// spread its writes over every page of it). Inserting or removing moves the slots after it,
+/// a few microseconds at the default capacity.
 #[derive(Debug)]
 struct Slab<T> {
-    items: Vec<T>,
-    index: HashMap<u64, u32>,
+    items: Vec<(u64, T)>,
 }
 
 impl<T> Slab<T> {
     fn new() -> Slab<T> {
-        Slab {
-            items: Vec::new(),
-            index: HashMap::new(),
-        }
+        Slab { items: Vec::new() }
     }
 
     fn len(&self) -> usize {
         self.items.len()
     }
 
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter().map(|(_, t)| t)
+    }
+
+    fn find(&self, key: u64) -> Result<usize, usize> {
+        self.items.binary_search_by_key(&key, |(k, _)| *k)
+    }
+
     fn get(&self, key: u64) -> Option<&T> {
-        self.items.get(*self.index.get(&key)? as usize)
+        let at = self.find(key).ok()?;
+        self.items.get(at).map(|(_, t)| t)
     }
 
     fn get_mut(&mut self, key: u64) -> Option<&mut T> {
-        self.items.get_mut(*self.index.get(&key)? as usize)
+        let at = self.find(key).ok()?;
+        self.items.get_mut(at).map(|(_, t)| t)
     }
 
     fn insert(&mut self, key: u64, item: T) {
-        if let Some(old) = self.get_mut(key) {
-            *old = item;
-            return;
+        match self.find(key) {
+            Ok(at) => {
+                if let Some(old) = self.items.get_mut(at) {
+                    old.1 = item;
+                }
+            }
+            Err(at) => self.items.insert(at, (key, item)),
         }
-        let at = u32::try_from(self.items.len()).unwrap_or(u32::MAX);
-        self.items.push(item);
-        self.index.insert(key, at);
     }
 
-    /// Removes `key`; the last item moves into its place, and `key_of` gives that item's key.
-    fn remove(&mut self, key: u64, key_of: impl Fn(&T) -> u64) -> Option<T> {
-        let at = self.index.remove(&key)? as usize;
-        if at >= self.items.len() {
-            return None;
-        }
-        let gone = self.items.swap_remove(at);
-        if let Some(moved) = self.items.get(at) {
-            self.index
-                .insert(key_of(moved), u32::try_from(at).unwrap_or(u32::MAX));
+    fn remove(&mut self, key: u64) -> Option<T> {
+        let at = self.find(key).ok()?;
+        let (_, gone) = self.items.remove(at);
+        if self.items.capacity() > 64 && self.items.capacity() > 4 * self.items.len() {
+            self.items.shrink_to(self.items.len() * 2);
         }
         Some(gone)
     }
 
     /// The key of the item `order` ranks first.
-    fn min_by<O: Ord>(&self, order: impl Fn(&T) -> O, key_of: impl Fn(&T) -> u64) -> Option<u64> {
-        self.items.iter().min_by_key(|t| order(t)).map(key_of)
+    fn min_by<O: Ord>(&self, order: impl Fn(&T) -> O) -> Option<u64> {
+        self.items.iter().min_by_key(|(_, t)| order(t)).map(|(k, _)| *k)
     }
 }
 
@@ -239,12 +241,12 @@ impl Registry {
 
     /// Every entry, live and stale, in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.services.items.iter().map(|s| &s.entry)
+        self.services.iter().map(|s| &s.entry)
     }
 
     /// Every host, live and stale, in no particular order.
     pub fn hosts(&self) -> impl Iterator<Item = &HostEntry> {
-        self.hosts.items.iter().map(|h| &h.entry)
+        self.hosts.iter().map(|h| &h.entry)
     }
 
     /// The entry of `instance` (ASCII case ignored) of type `ty`.
@@ -304,20 +306,8 @@ impl Registry {
         host_key(&self.keys, host)
     }
 
-    fn remove_service(&mut self, key: u64) -> Option<Slot> {
-        let keys = &self.keys;
-        self.services.remove(key, |s| {
-            service_key(keys, &s.entry.service.instance, &s.entry.service.service_type)
-        })
-    }
-
-    fn remove_host(&mut self, key: u64) {
-        let keys = &self.keys;
-        self.hosts.remove(key, |h| host_key(keys, &h.entry.host));
-    }
-
     fn evict_service(&mut self, key: u64) {
-        if let Some(slot) = self.remove_service(key) {
+        if let Some(slot) = self.services.remove(key) {
             let ServiceInstance {
                 instance,
                 service_type,
@@ -340,14 +330,15 @@ impl Registry {
                 if changed {
                     let new = Arc::new(s.clone());
                     let old = std::mem::replace(&mut slot.entry.service, new);
-                    slot.others.retain(|i| i.scope != s.scope);
+                    let mut others = std::mem::take(&mut slot.others).into_vec();
+                    others.retain(|i| i.scope != s.scope);
                     if was_stale {
-                        slot.others = Vec::new();
-                    } else if old.scope != s.scope && slot.others.len() + 1 < MAX_PER_ENTRY {
+                        others.clear();
+                    } else if old.scope != s.scope && others.len() + 1 < MAX_PER_ENTRY {
                         // Still live on its own interface: kept as one of the others.
-                        slot.others.reserve_exact(1);
-                        slot.others.push(old);
+                        others.push(old);
                     }
+                    slot.others = others.into_boxed_slice();
                 }
                 slot.entry.stale = false;
                 slot.entry.last_seen = wall;
@@ -365,10 +356,7 @@ impl Registry {
             None => {}
         }
         while self.services.len() >= self.capacity {
-            let keys = &self.keys;
-            let Some(victim) = self.services.min_by(Slot::order, |s| {
-                service_key(keys, &s.entry.service.instance, &s.entry.service.service_type)
-            }) else {
+            let Some(victim) = self.services.min_by(Slot::order) else {
                 break;
             };
             self.evict_service(victim);
@@ -382,7 +370,7 @@ impl Registry {
         };
         let slot = Slot {
             entry: entry.clone(),
-            others: Vec::new(),
+            others: Box::default(),
             seq,
         };
         self.services.insert(key, slot);
@@ -398,7 +386,9 @@ impl Registry {
             return;
         }
         if slot.entry.service.scope != scope {
-            slot.others.retain(|i| i.scope != scope);
+            let mut others = std::mem::take(&mut slot.others).into_vec();
+            others.retain(|i| i.scope != scope);
+            slot.others = others.into_boxed_slice();
             return;
         }
         let event = if slot.others.is_empty() {
@@ -408,10 +398,9 @@ impl Registry {
             RegistryEvent::Stale(slot.entry.clone())
         } else {
             // Still live elsewhere: the longest-known other interface's copy stands in.
-            slot.entry.service = slot.others.remove(0);
-            if slot.others.is_empty() {
-                slot.others = Vec::new();
-            }
+            let mut others = std::mem::take(&mut slot.others).into_vec();
+            slot.entry.service = others.remove(0);
+            slot.others = others.into_boxed_slice();
             RegistryEvent::Updated(slot.entry.clone())
         };
         self.publish(event);
@@ -432,17 +421,13 @@ impl Registry {
         if known != Some(true) {
             // A new host, or (practically never: the hash is keyed) a collision with another.
             if known == Some(false) {
-                self.remove_host(key);
+                self.hosts.remove(key);
             }
             while self.hosts.len() >= self.capacity {
-                let keys = &self.keys;
-                let victim = self
-                    .hosts
-                    .min_by(HostSlot::order, |h| host_key(keys, &h.entry.host));
-                let Some(victim) = victim else {
+                let Some(victim) = self.hosts.min_by(HostSlot::order) else {
                     break;
                 };
-                self.remove_host(victim);
+                self.hosts.remove(victim);
             }
             let entry = HostEntry {
                 host: host.to_string(),
@@ -739,10 +724,8 @@ mod tests {
         }
         assert_eq!(r.counts(), (DEFAULT_CAPACITY, 0));
         assert_eq!(r.services.len(), DEFAULT_CAPACITY);
-        assert_eq!(r.services.index.len(), DEFAULT_CAPACITY);
         assert_eq!(r.hosts().count(), DEFAULT_CAPACITY);
         assert_eq!(r.hosts.len(), DEFAULT_CAPACITY);
-        assert_eq!(r.hosts.index.len(), DEFAULT_CAPACITY);
         assert!(r.hosts().any(|h| h.host == "h9999.local"));
         assert!(!r.hosts().any(|h| h.host == "h0.local"));
         let ty = ServiceType::parse("_http._tcp").unwrap();

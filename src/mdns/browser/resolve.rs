@@ -11,7 +11,6 @@
 //! oldest never-resolved one, or is ignored.
 
 use std::collections::hash_map::{DefaultHasher, RandomState};
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::num::NonZeroU64;
@@ -202,13 +201,12 @@ struct Slot {
     t: Tracked,
 }
 
-/// The tracked instances: a dense slab, and an index by a keyed 64-bit hash of (name, scope)
-/// (checked against the stored name, so a collision can only refuse tracking, never mix two
-/// instances up). About 72 bytes an instance plus its name, against 80 bytes times the hash
+/// The tracked instances, sorted by a keyed 64-bit hash of (name, scope) and found by binary
+/// search (the stored name is checked, so a collision can only refuse tracking, never mix two
+/// instances up). About 80 bytes an instance plus its name, against 80 bytes times the hash
 /// table's slack plus a [`Name`] for a map keyed by [`Key`].
 pub(crate) struct Instances {
-    slots: Vec<Slot>,
-    index: HashMap<u64, u32>,
+    slots: Vec<(u64, Slot)>,
     hasher: RandomState,
     /// One shared copy of each tracked type.
     types: Vec<Arc<ServiceType>>,
@@ -224,7 +222,6 @@ impl Instances {
     pub(crate) fn new(cap: usize) -> Instances {
         Instances {
             slots: Vec::new(),
-            index: HashMap::new(),
             hasher: RandomState::new(),
             types: Vec::new(),
             seq: 0,
@@ -241,32 +238,28 @@ impl Instances {
         h.finish()
     }
 
-    /// The slab position of `key`.
+    /// The position of `key`.
     fn find(&self, key: &Key) -> Option<usize> {
-        let at = *self.index.get(&self.hash(key.0.labels(), key.1))? as usize;
+        let h = self.hash(key.0.labels(), key.1);
+        let at = self.slots.binary_search_by_key(&h, |(k, _)| *k).ok()?;
         self.slots
             .get(at)
-            .filter(|s| s.scope == key.1 && s.name.is(&key.0))
+            .filter(|(_, s)| s.scope == key.1 && s.name.is(&key.0))
             .map(|_| at)
     }
 
     pub(crate) fn get(&self, key: &Key) -> Option<&Tracked> {
-        self.find(key).and_then(|at| self.slots.get(at)).map(|s| &s.t)
+        self.find(key).and_then(|at| self.slots.get(at)).map(|(_, s)| &s.t)
     }
 
     /// Every tracked instance: its name, interface and state.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&CName, u32, &Tracked)> {
-        self.slots.iter().map(|s| (&s.name, s.scope, &s.t))
+        self.slots.iter().map(|(_, s)| (&s.name, s.scope, &s.t))
     }
 
     pub(crate) fn remove(&mut self, key: &Key) -> Option<Tracked> {
         let at = self.find(key)?;
-        self.index.remove(&self.hash(key.0.labels(), key.1));
-        let gone = self.slots.swap_remove(at);
-        if let Some(moved) = self.slots.get(at) {
-            let h = self.hash(moved.name.labels(), moved.scope);
-            self.index.insert(h, u32::try_from(at).unwrap_or(u32::MAX));
-        }
+        let (_, gone) = self.slots.remove(at);
         if self.slots.capacity() > 64 && self.slots.capacity() > 4 * self.slots.len() {
             self.slots.shrink_to(self.slots.len() * 2);
         }
@@ -285,12 +278,12 @@ impl Instances {
     /// Starts tracking `key` unless it is tracked already; false if there is no room.
     pub(crate) fn track(&mut self, now: Instant, key: Key, ty: &ServiceType) -> bool {
         let h = self.hash(key.0.labels(), key.1);
-        if let Some(&at) = self.index.get(&h) {
+        if let Ok(at) = self.slots.binary_search_by_key(&h, |(k, _)| *k) {
             // Tracked, or (practically never: the hash is keyed) another name's hash.
             return self
                 .slots
-                .get(at as usize)
-                .is_some_and(|s| s.scope == key.1 && s.name.is(&key.0));
+                .get(at)
+                .is_some_and(|(_, s)| s.scope == key.1 && s.name.is(&key.0));
         }
         if self.slots.len() >= self.cap && !self.displace_unresolved() {
             return false;
@@ -306,13 +299,16 @@ impl Instances {
             reported: 0,
             tries: 0,
         };
-        let at = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
-        self.slots.push(Slot {
+        let slot = Slot {
             name: CName::of(&key.0),
             scope: key.1,
             t,
-        });
-        self.index.insert(h, at);
+        };
+        // Displacing may have moved slots: search again.
+        let at = match self.slots.binary_search_by_key(&h, |(k, _)| *k) {
+            Ok(at) | Err(at) => at,
+        };
+        self.slots.insert(at, (h, slot));
         true
     }
 
@@ -334,8 +330,8 @@ impl Instances {
             .slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| !s.t.resolved())
-            .map(|(at, s)| (s.t.since, at))
+            .filter(|(_, (_, s))| !s.t.resolved())
+            .map(|(at, (_, s))| (s.t.since, at))
             .collect();
         let n = (self.cap / 16).clamp(1, idle.len().max(1));
         if idle.len() > n {
@@ -345,7 +341,7 @@ impl Instances {
             .iter()
             .take(n)
             .filter_map(|(_, at)| self.slots.get(*at))
-            .map(|s| (s.name.to_name(), s.scope))
+            .map(|(_, s)| (s.name.to_name(), s.scope))
             .collect();
         for key in &victims {
             self.remove(key);
@@ -355,7 +351,7 @@ impl Instances {
 
     /// Lets an incomplete instance ask again from the first round.
     pub(crate) fn reset_tries(&mut self, key: &Key) {
-        if let Some(s) = self.find(key).and_then(|at| self.slots.get_mut(at)) {
+        if let Some((_, s)) = self.find(key).and_then(|at| self.slots.get_mut(at)) {
             s.t.tries = 0;
         }
     }
@@ -372,7 +368,7 @@ impl Instances {
         complete: bool,
     ) -> u64 {
         let base = *self.base.get_or_insert(now);
-        let Some(t) = self.find(key).and_then(|at| self.slots.get_mut(at)) else {
+        let Some((_, t)) = self.find(key).and_then(|at| self.slots.get_mut(at)) else {
             return 0;
         };
         let t = &mut t.t;
@@ -401,7 +397,7 @@ impl Instances {
         let base = *self.base.get_or_insert(now);
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
-        for slot in &mut self.slots {
+        for (_, slot) in &mut self.slots {
             let t = &mut slot.t;
             if let Some(at) = t.retry.map(|s| s.at(base)) {
                 if at <= now {
