@@ -120,10 +120,10 @@ impl Slot {
 #[derive(Debug)]
 struct HostSlot {
     entry: HostEntry,
-    /// The one link it is live on, when `more` is empty (its addresses are the entry's).
+    /// The one link it is live on, when there is no `more` (its addresses are the entry's).
     only: Link,
     /// With two or more live links: each one's addresses (sorted, deduplicated).
-    more: Vec<(Link, Box<[IpAddr]>)>,
+    more: Option<Box<Vec<(Link, Box<[IpAddr]>)>>>,
     seq: u64,
 }
 
@@ -439,7 +439,7 @@ impl Registry {
             let slot = HostSlot {
                 entry,
                 only: link,
-                more: Vec::new(),
+                more: None,
                 seq,
             };
             self.hosts.insert(key, slot);
@@ -447,18 +447,23 @@ impl Registry {
         let Some(slot) = self.hosts.get_mut(key) else {
             return;
         };
-        let union = if slot.more.is_empty() && (slot.entry.stale || slot.only == link) {
-            // The only link: its addresses are the host's, held once (in the entry).
-            slot.only = link;
-            addrs
-        } else {
-            if slot.more.is_empty() {
-                let only = (slot.only, slot.entry.addrs.as_slice().into());
-                slot.more.reserve_exact(2);
-                slot.more.push(only);
+        let union = match &mut slot.more {
+            None if slot.entry.stale || slot.only == link => {
+                // The only link: its addresses are the host's, held once (in the entry).
+                slot.only = link;
+                addrs
             }
-            upsert(&mut slot.more, |(l, _)| *l == link, (link, addrs.into()));
-            union_of(&slot.more)
+            None => {
+                let only = (slot.only, slot.entry.addrs.as_slice().into());
+                let more = vec![only, (link, addrs.into())];
+                let union = union_of(&more);
+                slot.more = Some(Box::new(more));
+                union
+            }
+            Some(more) => {
+                upsert(more, |(l, _)| *l == link, (link, addrs.into()));
+                union_of(more)
+            }
         };
         let news = slot.entry.stale || union != slot.entry.addrs;
         if union != slot.entry.addrs {
@@ -485,7 +490,27 @@ impl Registry {
         if slot.entry.stale {
             return;
         }
-        let event = if slot.more.is_empty() {
+        let event = if let Some(more) = &mut slot.more {
+            let before = more.len();
+            more.retain(|(l, _)| *l != link);
+            if more.len() == before {
+                return;
+            }
+            let union = if let [(only, addrs)] = more.as_mut_slice() {
+                // One link left: its addresses become the entry's alone.
+                slot.only = *only;
+                let union = std::mem::take(addrs).into_vec();
+                slot.more = None;
+                union
+            } else {
+                union_of(more)
+            };
+            if union == slot.entry.addrs {
+                return;
+            }
+            slot.entry.addrs = union;
+            RegistryEvent::HostUp(slot.entry.clone())
+        } else {
             if slot.only != link {
                 return;
             }
@@ -493,26 +518,6 @@ impl Registry {
             self.seq += 1;
             slot.seq = self.seq;
             RegistryEvent::HostStale(slot.entry.clone())
-        } else {
-            let before = slot.more.len();
-            slot.more.retain(|(l, _)| *l != link);
-            if slot.more.len() == before {
-                return;
-            }
-            let union = if let [(only, addrs)] = slot.more.as_mut_slice() {
-                // One link left: its addresses become the entry's alone.
-                slot.only = *only;
-                let union = std::mem::take(addrs).into_vec();
-                slot.more = Vec::new();
-                union
-            } else {
-                union_of(&slot.more)
-            };
-            if union == slot.entry.addrs {
-                return;
-            }
-            slot.entry.addrs = union;
-            RegistryEvent::HostUp(slot.entry.clone())
         };
         self.publish(event);
     }
