@@ -297,7 +297,11 @@ impl Harness {
             }
             self.events.push(e);
         }
-        let wall = self.core.now.saturating_duration_since(self.core.t0).as_secs();
+        let wall = self
+            .core
+            .now
+            .saturating_duration_since(self.core.t0)
+            .as_secs();
         while let Some(e) = self.browser.poll_event() {
             if matches!(e, super::browser::BrowseEvent::Found(_)) {
                 self.found += 1;

@@ -35,8 +35,10 @@ const LINGER: u64 = 1_000_000;
 const REFRESH_AT: [u64; 4] = [8000, 8500, 9000, 9500];
 
 /// Bookkeeping bytes charged per record on top of its name and data: the record, its group,
-/// both indexes and vector slack, calibrated with a counting allocator (a full default cache
-/// of typical services holds about 550 bytes per record in all).
+/// both indexes and vector slack. Calibrated with a counting allocator when records were
+/// twice as large; now generous (a full default cache of typical services, with its tracked
+/// instances, holds about 200 bytes per record in all), so the byte budget only ever binds
+/// for large records.
 const RECORD_OVERHEAD: usize = 480;
 
 /// Hard limits on what the browser holds, whatever the network sends.
@@ -56,8 +58,8 @@ pub struct CacheLimits {
 
 impl Default for CacheLimits {
     /// Sized for about 4096 services: five records each (PTR, SRV, TXT, A, AAAA), about
-    /// 11 MiB of heap when full (measured with a counting allocator); large TXT records hit
-    /// the 16 MiB byte budget first. Tracked instances add about 1.5 KiB each.
+    /// 4 MiB of heap when full with the tracked instances (measured with a counting allocator,
+    /// `mdns_hostile`); large TXT records hit the 16 MiB byte budget first.
     fn default() -> CacheLimits {
         CacheLimits {
             max_records: 5 * 4096,
@@ -694,7 +696,11 @@ impl Cache {
         self.bytes = self.bytes.saturating_sub(size);
         if empty {
             self.drop_group(gid);
-        } else if self.groups.get(gid as usize).is_some_and(|g| c.due() == g.timer) {
+        } else if self
+            .groups
+            .get(gid as usize)
+            .is_some_and(|g| c.due() == g.timer)
+        {
             self.retime(gid);
         }
     }

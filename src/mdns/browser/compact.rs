@@ -214,7 +214,6 @@ impl Data {
             _ => None,
         }
     }
-
 }
 
 #[cfg(test)]

@@ -249,7 +249,9 @@ impl Instances {
     }
 
     pub(crate) fn get(&self, key: &Key) -> Option<&Tracked> {
-        self.find(key).and_then(|at| self.slots.get(at)).map(|(_, s)| &s.t)
+        self.find(key)
+            .and_then(|at| self.slots.get(at))
+            .map(|(_, s)| &s.t)
     }
 
     /// Every tracked instance: its name, interface and state.
