@@ -846,6 +846,15 @@ mod tests {
         assert_eq!(addrs(&r), Some((vec![b], false)));
     }
 
+    #[test]
+    fn slots_stay_compact() {
+        // Per service and per host: with the instance's and the host's own allocations, most
+        // of the registry's cost.
+        assert_eq!(std::mem::size_of::<(u64, Slot)>(), 64);
+        assert_eq!(std::mem::size_of::<(u64, HostSlot)>(), 104);
+        assert_eq!(std::mem::size_of::<ServiceInstance>(), 128);
+    }
+
     mod heap {
         //! Counts this thread's heap, to hold the registry to its memory budget.
         pub(super) use crate::base::counting_alloc::live;

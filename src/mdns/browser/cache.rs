@@ -774,3 +774,15 @@ fn data_len(data: &Data) -> usize {
         Data::Txt(wire) => wire.len(),
     }
 }
+
+#[cfg(test)]
+mod size {
+    use super::*;
+
+    #[test]
+    fn records_and_groups_stay_compact() {
+        // Four records and two groups a typical service: these sizes are most of its cost.
+        assert_eq!(std::mem::size_of::<Cached>(), 48);
+        assert_eq!(std::mem::size_of::<Group>(), 64);
+    }
+}
