@@ -49,6 +49,8 @@ pub(crate) struct Tracked {
     /// The fingerprint of what was last reported; 0: nothing (not resolved).
     reported: u64,
     tries: u8,
+    /// The interface (kept here, in what would be padding).
+    scope: u32,
 }
 
 impl Tracked {
@@ -197,13 +199,12 @@ impl Stamp {
 /// One tracked instance in the slab.
 struct Slot {
     name: CName,
-    scope: u32,
     t: Tracked,
 }
 
 /// The tracked instances, sorted by a keyed 64-bit hash of (name, scope) and found by binary
 /// search (the stored name is checked, so a collision can only refuse tracking, never mix two
-/// instances up). About 80 bytes an instance plus its name, against 80 bytes times the hash
+/// instances up). About 72 bytes an instance plus its name, against 80 bytes times the hash
 /// table's slack plus a [`Name`] for a map keyed by [`Key`].
 pub(crate) struct Instances {
     slots: Vec<(u64, Slot)>,
@@ -231,6 +232,11 @@ impl Instances {
         }
     }
 
+    #[cfg(test)]
+    pub(crate) fn slot_size() -> usize {
+        std::mem::size_of::<(u64, Slot)>()
+    }
+
     fn hash<'a>(&self, labels: impl Iterator<Item = &'a [u8]>, scope: u32) -> u64 {
         let mut h = self.hasher.build_hasher();
         hash_labels(&mut h, labels);
@@ -244,7 +250,7 @@ impl Instances {
         let at = self.slots.binary_search_by_key(&h, |(k, _)| *k).ok()?;
         self.slots
             .get(at)
-            .filter(|(_, s)| s.scope == key.1 && s.name.is(&key.0))
+            .filter(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0))
             .map(|_| at)
     }
 
@@ -256,7 +262,7 @@ impl Instances {
 
     /// Every tracked instance: its name, interface and state.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&CName, u32, &Tracked)> {
-        self.slots.iter().map(|(_, s)| (&s.name, s.scope, &s.t))
+        self.slots.iter().map(|(_, s)| (&s.name, s.t.scope, &s.t))
     }
 
     pub(crate) fn remove(&mut self, key: &Key) -> Option<Tracked> {
@@ -285,7 +291,7 @@ impl Instances {
             return self
                 .slots
                 .get(at)
-                .is_some_and(|(_, s)| s.scope == key.1 && s.name.is(&key.0));
+                .is_some_and(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0));
         }
         if self.slots.len() >= self.cap && !self.displace_unresolved() {
             return false;
@@ -300,10 +306,10 @@ impl Instances {
             since: self.seq,
             reported: 0,
             tries: 0,
+            scope: key.1,
         };
         let slot = Slot {
             name: CName::of(&key.0),
-            scope: key.1,
             t,
         };
         // Displacing may have moved slots: search again.
@@ -343,7 +349,7 @@ impl Instances {
             .iter()
             .take(n)
             .filter_map(|(_, at)| self.slots.get(*at))
-            .map(|(_, s)| (s.name.to_name(), s.scope))
+            .map(|(_, s)| (s.name.to_name(), s.t.scope))
             .collect();
         for key in &victims {
             self.remove(key);
@@ -403,7 +409,7 @@ impl Instances {
             let t = &mut slot.t;
             if let Some(at) = t.retry.map(|s| s.at(base)) {
                 if at <= now {
-                    due.push((slot.name.to_name(), slot.scope));
+                    due.push((slot.name.to_name(), t.scope));
                     t.tries += 1;
                     t.retry = (t.tries < MAX_TRIES)
                         .then(|| Stamp::of(base, now + Duration::from_secs(1 << (t.tries - 1))));
