@@ -15,7 +15,6 @@
 //! [`MAX_TTL`] so no deadline overflows.
 
 use std::collections::hash_map::RandomState;
-use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
@@ -121,7 +120,7 @@ struct Group {
     next: u32,
     name: CName,
     records: Vec<Cached>,
-    /// Its key in `timers`: the earliest due time of its records ([`NO_TIMER`]: none).
+    /// The earliest due time of its records ([`NO_TIMER`]: none).
     timer: u64,
 }
 
@@ -157,7 +156,7 @@ pub(crate) struct Refresh {
     pub(crate) rtype: RecordType,
 }
 
-/// Records per link and name, with an index by deadline and eviction candidates by age.
+/// Records per link and name, each name with its next deadline, and eviction candidates by age.
 ///
 /// Groups live in a slab; `index` maps the hash of (link, name) to the first group of a
 /// chain, so each name is stored once.
@@ -168,9 +167,10 @@ pub(crate) struct Cache {
     index: Index,
     groups: Vec<Group>,
     free: Vec<u32>,
-    /// (earliest refresh point or expiry of a group's records, group): one per group, not
-    /// per record (a set entry costs about 27 bytes).
-    timers: BTreeSet<(u64, u32)>,
+    /// No group's timer is earlier than this. A lower bound, not kept exact (a later timer
+    /// only costs a spare scan): the groups' own timers are the schedule, with no index by
+    /// time beside them (a B-tree of them cost about 25 bytes a name).
+    earliest: u64,
     /// Eviction candidates, newest first: the oldest sixteenth of the records as (received,
     /// group) when last scanned. Any record not in it is newer than all of it, and an
     /// entry whose record was refreshed or removed since is skipped, so its last valid entry
@@ -190,7 +190,7 @@ impl Cache {
             index: Index::default(),
             groups: Vec::new(),
             free: Vec::new(),
-            timers: BTreeSet::new(),
+            earliest: NO_TIMER,
             victims: Vec::new(),
             len: 0,
             bytes: 0,
@@ -206,7 +206,7 @@ impl Cache {
     /// Pending timers: one per group of records.
     #[cfg(test)]
     pub(crate) fn timer_count(&self) -> usize {
-        self.timers.len()
+        self.groups.iter().filter(|g| g.timer != NO_TIMER).count()
     }
 
     /// Groups holding records (names with records on a link).
@@ -221,12 +221,10 @@ impl Cache {
         self.bytes
     }
 
-    /// The earliest refresh point or expiry.
+    /// The earliest refresh point or expiry (or a little earlier: a spare wake-up).
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let base = self.base?;
-        self.timers
-            .first()
-            .map(|t| base + Duration::from_micros(t.0))
+        (self.earliest != NO_TIMER).then(|| base + Duration::from_micros(self.earliest))
     }
 
     /// Takes the changes since the last call.
@@ -380,10 +378,16 @@ impl Cache {
     pub(crate) fn pop_due(&mut self, now: Instant, prng: &mut Prng) -> Vec<Refresh> {
         let now = self.micros(now);
         let mut refreshes = Vec::new();
-        while let Some(&(at, gid)) = self.timers.first() {
-            if at > now {
-                break;
-            }
+        if self.earliest > now {
+            return refreshes;
+        }
+        // The groups due, earliest first (one scan: a few microseconds at the default limits).
+        let mut due: Vec<(u64, u32)> = (self.groups.iter().zip(0u32..))
+            .filter(|(g, _)| g.timer <= now)
+            .map(|(g, gid)| (g.timer, gid))
+            .collect();
+        due.sort_unstable();
+        for (_, gid) in due {
             // Every record of the group due by now; each is refreshed (a later point) or
             // removed, and a record whose refresh points all passed runs out in this loop.
             while let Some(pos) = self
@@ -410,14 +414,13 @@ impl Cache {
                 }
             }
             self.retime(gid);
-            // Never spin on a key that no record backs.
-            if self.timers.first() == Some(&(at, gid)) {
-                self.timers.remove(&(at, gid));
-                if let Some(g) = self.groups.get_mut(gid as usize) {
-                    g.timer = NO_TIMER;
-                }
-            }
         }
+        self.earliest = self
+            .groups
+            .iter()
+            .map(|g| g.timer)
+            .min()
+            .unwrap_or(NO_TIMER);
         refreshes
     }
 
@@ -532,8 +535,7 @@ impl Cache {
             g.next = NONE;
             g.name = CName::default();
             g.records = Vec::new();
-            let timer = std::mem::replace(&mut g.timer, NO_TIMER);
-            self.timers.remove(&(timer, gid));
+            g.timer = NO_TIMER;
         }
         self.free.push(gid);
         if self.free.len() > 64 && self.free.len() * 2 > self.groups.len() {
@@ -591,9 +593,8 @@ impl Cache {
         };
         let due = c.due();
         if due < g.timer {
-            let old = std::mem::replace(&mut g.timer, due);
-            self.timers.remove(&(old, gid));
-            self.timers.insert((due, gid));
+            g.timer = due;
+            self.earliest = self.earliest.min(due);
         } else if was == g.timer && due != was {
             // It was (one of) the earliest: a full scan finds the next.
             self.retime(gid);
@@ -605,14 +606,8 @@ impl Cache {
         let Some(g) = self.groups.get_mut(gid as usize) else {
             return;
         };
-        let due = g.records.iter().map(Cached::due).min().unwrap_or(NO_TIMER);
-        if due != g.timer {
-            let old = std::mem::replace(&mut g.timer, due);
-            self.timers.remove(&(old, gid));
-            if due != NO_TIMER {
-                self.timers.insert((due, gid));
-            }
-        }
+        g.timer = g.records.iter().map(Cached::due).min().unwrap_or(NO_TIMER);
+        self.earliest = self.earliest.min(g.timer);
     }
 
     fn doom(&mut self, now: u64, gid: u32, pos: usize) {
