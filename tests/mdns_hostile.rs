@@ -621,7 +621,7 @@ fn ten_thousand_names_flood_the_cache_which_stays_bounded() {
     );
     assert!(h.cache_len() >= cap * 9 / 10, "the cache should be full");
     assert_eq!(answered, 0, "responses are never answered");
-    // Bounded: the default limits are sized for ~11 MiB of cache plus ~6 MiB of instances.
+    // Bounded: the default limits hold ~4 MiB when full; the byte budget allows 16 MiB.
     assert!(at_peak < 32 << 20, "peak heap growth {at_peak} bytes");
     // And flat: the second 10,000 cost (almost) nothing more than the first.
     assert!(
@@ -659,31 +659,52 @@ fn typed_service_response(i: u32) -> Vec<u8> {
 }
 
 #[test]
-#[ignore = "open goal (issue 3): the browser holds ~1.04 MiB per 1,000 resolved services (was 3 MiB), the agent grows 2.1 MiB; the goal is <= 1 MiB. Run with --ignored"]
-fn browser_heap_per_1000_resolved_services_is_at_most_1_mib() {
-    // The project's budget (tests/bench/mdns.sh measures the whole agent against it): 1 MiB of
-    // RSS per 1,000 cached services. The browser's share alone, on its own heap.
+fn heap_per_1000_resolved_services_stays_within_budget() {
+    // The project's goal (tests/bench/mdns.sh measures the whole agent against it) is 1 MiB of
+    // RSS per 1,000 cached services. Here the mDNS state alone, counted on its own heap: the
+    // browser (cache, tracked instances) and the registry it feeds (services and their hosts),
+    // each service on its own host as in the bench. Today 954 KiB per 1,000 (VmRSS about
+    // 1.3 MiB: the allocator's header and rounding on ~15 small allocations a service); the
+    // bound holds that with 5 % to spare.
     let mut h = Harness::settled();
     let src: SocketAddr = (Ipv4Addr::new(10, 0, 0, 9), 5353).into();
     let mut per_1000 = Vec::new();
-    let mut base = live();
+    let mut rss = Vec::new();
+    let mut base = (live(), vm_rss());
     for i in 0..2_000u32 {
         h.deliver(src, group(), &typed_service_response(i));
         h.run(std::time::Duration::from_millis(5));
         if i % 1_000 == 999 {
             h.run(std::time::Duration::from_secs(2));
-            per_1000.push(live() - base);
-            base = live();
+            per_1000.push(live() - base.0);
+            rss.push(vm_rss() - base.1);
+            base = (live(), vm_rss());
         }
     }
+    let (live_entries, _) = h.registry().counts();
     eprintln!(
-        "browser heap per 1000 services: {:?} KiB; {} resolved, {} records cached",
+        "mDNS heap per 1000 services: {:?} KiB (VmRSS {:?} KiB); {} resolved, {} in the registry, {} records cached",
         per_1000.iter().map(|b| b >> 10).collect::<Vec<_>>(),
+        rss,
         h.services_resolved(),
+        live_entries,
         h.cache_len()
     );
     assert!(h.services_resolved() >= 2_000, "{}", h.services_resolved());
+    assert!(live_entries >= 2_000, "{live_entries}");
     for b in per_1000 {
-        assert!(b <= 1 << 20, "{} KiB per 1000 services", b >> 10);
+        assert!(b <= 1_000 << 10, "{} KiB per 1000 services", b >> 10);
     }
+}
+
+/// This process's resident set in KiB (0 if unknown).
+fn vm_rss() -> isize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

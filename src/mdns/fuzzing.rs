@@ -2,7 +2,8 @@
 //!
 //! [`Harness`] is the shell's pipeline without sockets: the ingress filter, [`Message::parse`],
 //! a real [`Responder`] (fixed seed, host `stone-05`, one service) and a real [`Browser`]
-//! (browsing every type and `_http._tcp`), routed exactly as `service.rs` routes them, on one
+//! (browsing every type and `_http._tcp`) feeding a real [`Registry`], routed exactly as
+//! `service.rs` routes them, on one
 //! interface with two links (`10.0.0.5/24` and `fe80::5`). It keeps the time itself: every
 //! call says how far it advances it, and returns what was sent meanwhile.
 //!
@@ -21,6 +22,7 @@ use koi_wire::dns::{DecodeError, Header, Message, MAX_MESSAGE_LEN};
 
 use super::browser::{Browser, CacheLimits};
 use super::ingress::{DropReason, Ingress, Verdict};
+use super::registry::Registry;
 use super::responder::{Responder, ResponderEvent};
 use super::{
     Destination, Family, IfAddr, Link, LinkInfo, Received, ServiceSpec, ServiceType, Transmit,
@@ -67,6 +69,8 @@ pub enum Outcome {
 pub struct Harness {
     core: Core,
     browser: Browser,
+    /// Fed with the browser's events, as the agent's is.
+    registry: Registry,
     limits: CacheLimits,
     outcome: Option<Outcome>,
     sent: Vec<Transmit>,
@@ -117,6 +121,7 @@ impl Harness {
         let mut h = Harness {
             core,
             browser,
+            registry: Registry::default(),
             limits,
             outcome: None,
             sent: Vec::new(),
@@ -196,6 +201,11 @@ impl Harness {
     /// The responder's current host name (it changes only on a conflict).
     pub fn host_name(&self) -> &str {
         self.core.r.host_name()
+    }
+
+    /// The registry the browser's events feed.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Records in the browser's cache.
@@ -287,10 +297,16 @@ impl Harness {
             }
             self.events.push(e);
         }
+        let wall = self
+            .core
+            .now
+            .saturating_duration_since(self.core.t0)
+            .as_secs();
         while let Some(e) = self.browser.poll_event() {
             if matches!(e, super::browser::BrowseEvent::Found(_)) {
                 self.found += 1;
             }
+            self.registry.apply(wall, &e);
         }
         assert!(
             self.browser.cache_len() <= self.limits.max_records,

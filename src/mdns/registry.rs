@@ -13,14 +13,16 @@
 //! receiver closes once drained), so a slow reader never grows memory. It never reads a clock
 //! (callers pass `wall`) and never blocks.
 //!
-//! Memory: each service is held once, behind an [`Arc`] that its entry, its per-interface
-//! copies and the events handed to subscribers share. The maps are keyed by a keyed 64-bit
-//! hash of the lowercased name (checked against the stored name on every look-up, so a
-//! collision can only ever evict, never mix two entries up), and the eviction order is found
-//! by a scan when the registry is full instead of being kept in a second index.
+//! Memory: each service is held once, behind an [`Arc`] that its entry, its other interfaces'
+//! copies and the events handed to subscribers share; a service seen on one interface and a
+//! host on one link allocate nothing beyond their data. Services and hosts are slots in Vecs
+//! sorted by a keyed 64-bit hash of the lowercased name (binary search, no index beside them;
+//! the stored name is checked on every look-up, so a collision can only ever evict, never mix
+//! two entries up), and the eviction order is found by a scan when the registry is full
+//! instead of being kept in a second index. About 570 bytes of heap a service with its own
+//! host, most of it the [`ServiceInstance`] and [`HostEntry`] themselves.
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -99,8 +101,10 @@ type Order = (bool, UnixTime, u64);
 #[derive(Debug)]
 struct Slot {
     entry: Entry,
-    /// The instance as seen on each interface it is live on (sharing the entry's copy).
-    scopes: Vec<Arc<ServiceInstance>>,
+    /// The instance as seen on each other interface it is live on (the entry's own service is
+    /// live on its scope unless the entry is stale); empty, so not allocated, for the usual
+    /// service seen on one interface.
+    others: Box<[Arc<ServiceInstance>]>,
     /// When it last moved in the eviction order.
     seq: u64,
 }
@@ -116,12 +120,16 @@ impl Slot {
     }
 }
 
+/// Links with their addresses.
+type LinkAddrs = Vec<(Link, Box<[IpAddr]>)>;
+
 #[derive(Debug)]
 struct HostSlot {
     entry: HostEntry,
-    /// The links it is live on, with each one's addresses (sorted, deduplicated); when there
-    /// is only one, its addresses are left empty here: they are the entry's.
-    links: Vec<(Link, Box<[IpAddr]>)>,
+    /// The one link it is live on, when there is no `more` (its addresses are the entry's).
+    only: Link,
+    /// With two or more live links: each one's addresses (sorted, deduplicated).
+    more: Option<Box<LinkAddrs>>,
     seq: u64,
 }
 
@@ -131,14 +139,79 @@ impl HostSlot {
     }
 }
 
+/// Slots sorted by a keyed 64-bit hash: a look-up is a binary search, and there is no index
+/// beside them (a hash map would hold each slot, or an index entry, times the table's slack and
+/// spread its writes over every page of it). Inserting or removing moves the slots after it,
+/// a few microseconds at the default capacity.
+#[derive(Debug)]
+struct Slab<T> {
+    items: Vec<(u64, T)>,
+}
+
+impl<T> Slab<T> {
+    fn new() -> Slab<T> {
+        Slab { items: Vec::new() }
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter().map(|(_, t)| t)
+    }
+
+    fn find(&self, key: u64) -> Result<usize, usize> {
+        self.items.binary_search_by_key(&key, |(k, _)| *k)
+    }
+
+    fn get(&self, key: u64) -> Option<&T> {
+        let at = self.find(key).ok()?;
+        self.items.get(at).map(|(_, t)| t)
+    }
+
+    fn get_mut(&mut self, key: u64) -> Option<&mut T> {
+        let at = self.find(key).ok()?;
+        self.items.get_mut(at).map(|(_, t)| t)
+    }
+
+    fn insert(&mut self, key: u64, item: T) {
+        match self.find(key) {
+            Ok(at) => {
+                if let Some(old) = self.items.get_mut(at) {
+                    old.1 = item;
+                }
+            }
+            Err(at) => self.items.insert(at, (key, item)),
+        }
+    }
+
+    fn remove(&mut self, key: u64) -> Option<T> {
+        let at = self.find(key).ok()?;
+        let (_, gone) = self.items.remove(at);
+        if self.items.capacity() > 64 && self.items.capacity() > 4 * self.items.len() {
+            self.items.shrink_to(self.items.len() * 2);
+        }
+        Some(gone)
+    }
+
+    /// The key of the item `order` ranks first.
+    fn min_by<O: Ord>(&self, order: impl Fn(&T) -> O) -> Option<u64> {
+        self.items
+            .iter()
+            .min_by_key(|(_, t)| order(t))
+            .map(|(k, _)| *k)
+    }
+}
+
 /// The registry; see the module docs.
 #[derive(Debug)]
 pub struct Registry {
     capacity: usize,
     /// Keyed by [`Self::service_key`].
-    services: HashMap<u64, Slot>,
+    services: Slab<Slot>,
     /// Keyed by [`Self::host_key`].
-    hosts: HashMap<u64, HostSlot>,
+    hosts: Slab<HostSlot>,
     /// Seeds the name hashes, so no sender can aim for a collision.
     keys: RandomState,
     subscribers: Vec<Sender<RegistryEvent>>,
@@ -150,8 +223,8 @@ impl Registry {
     pub fn new(capacity: usize) -> Registry {
         Registry {
             capacity: capacity.max(1),
-            services: HashMap::new(),
-            hosts: HashMap::new(),
+            services: Slab::new(),
+            hosts: Slab::new(),
             keys: RandomState::new(),
             subscribers: Vec::new(),
             seq: 0,
@@ -177,19 +250,19 @@ impl Registry {
 
     /// Every entry, live and stale, in no particular order.
     pub fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.services.values().map(|s| &s.entry)
+        self.services.iter().map(|s| &s.entry)
     }
 
     /// Every host, live and stale, in no particular order.
     pub fn hosts(&self) -> impl Iterator<Item = &HostEntry> {
-        self.hosts.values().map(|h| &h.entry)
+        self.hosts.iter().map(|h| &h.entry)
     }
 
     /// The entry of `instance` (ASCII case ignored) of type `ty`.
     pub fn get(&self, instance: &str, ty: &ServiceType) -> Option<&Entry> {
         let key = self.service_key(instance, ty);
         self.services
-            .get(&key)
+            .get(key)
             .filter(|s| s.is(instance, ty))
             .map(|s| &s.entry)
     }
@@ -234,27 +307,16 @@ impl Registry {
 
     /// The map key of a service: a keyed hash of its lowercased instance name and its type.
     fn service_key(&self, instance: &str, ty: &ServiceType) -> u64 {
-        let mut h = self.keys.build_hasher();
-        for b in instance.bytes() {
-            h.write_u8(b.to_ascii_lowercase());
-        }
-        h.write_u8(0xff);
-        ty.hash(&mut h);
-        h.finish()
+        service_key(&self.keys, instance, ty)
     }
 
     /// The map key of a host: a keyed hash of its lowercased name.
     fn host_key(&self, host: &str) -> u64 {
-        let mut h = self.keys.build_hasher();
-        h.write_u8(0xfe);
-        for b in host.bytes() {
-            h.write_u8(b.to_ascii_lowercase());
-        }
-        h.finish()
+        host_key(&self.keys, host)
     }
 
     fn evict_service(&mut self, key: u64) {
-        if let Some(slot) = self.services.remove(&key) {
+        if let Some(slot) = self.services.remove(key) {
             let ServiceInstance {
                 instance,
                 service_type,
@@ -270,15 +332,23 @@ impl Registry {
     fn seen(&mut self, wall: UnixTime, s: &ServiceInstance) {
         let key = self.service_key(&s.instance, &s.service_type);
         let seq = self.next_seq();
-        match self.services.get_mut(&key) {
+        match self.services.get_mut(key) {
             Some(slot) if slot.is(&s.instance, &s.service_type) => {
                 let was_stale = slot.entry.stale;
                 let changed = *slot.entry.service != *s;
                 if changed {
-                    slot.entry.service = Arc::new(s.clone());
+                    let new = Arc::new(s.clone());
+                    let old = std::mem::replace(&mut slot.entry.service, new);
+                    let mut others = std::mem::take(&mut slot.others).into_vec();
+                    others.retain(|i| i.scope != s.scope);
+                    if was_stale {
+                        others.clear();
+                    } else if old.scope != s.scope && others.len() + 1 < MAX_PER_ENTRY {
+                        // Still live on its own interface: kept as one of the others.
+                        others.push(old);
+                    }
+                    slot.others = others.into_boxed_slice();
                 }
-                let shared = Arc::clone(&slot.entry.service);
-                upsert(&mut slot.scopes, |i| i.scope == s.scope, shared);
                 slot.entry.stale = false;
                 slot.entry.last_seen = wall;
                 slot.seq = seq;
@@ -295,19 +365,13 @@ impl Registry {
             None => {}
         }
         while self.services.len() >= self.capacity {
-            let Some(victim) = self
-                .services
-                .iter()
-                .min_by_key(|(_, slot)| slot.order())
-                .map(|(k, _)| *k)
-            else {
+            let Some(victim) = self.services.min_by(Slot::order) else {
                 break;
             };
             self.evict_service(victim);
         }
-        let service = Arc::new(s.clone());
         let entry = Entry {
-            service: Arc::clone(&service),
+            service: Arc::new(s.clone()),
             first_seen: wall,
             last_seen: wall,
             ttl: OTHER_TTL,
@@ -315,7 +379,7 @@ impl Registry {
         };
         let slot = Slot {
             entry: entry.clone(),
-            scopes: vec![service],
+            others: Box::default(),
             seq,
         };
         self.services.insert(key, slot);
@@ -324,25 +388,29 @@ impl Registry {
 
     fn removed(&mut self, instance: &str, ty: &ServiceType, scope: u32) {
         let key = self.service_key(instance, ty);
-        let Some(slot) = self.services.get_mut(&key).filter(|s| s.is(instance, ty)) else {
+        let Some(slot) = self.services.get_mut(key).filter(|s| s.is(instance, ty)) else {
             return;
         };
-        slot.scopes.retain(|i| i.scope != scope);
         if slot.entry.stale {
             return;
         }
-        let event = match slot.scopes.first() {
-            Some(other) if **other != *slot.entry.service => {
-                slot.entry.service = Arc::clone(other);
-                RegistryEvent::Updated(slot.entry.clone())
-            }
-            Some(_) => return,
-            None => {
-                slot.entry.stale = true;
-                self.seq += 1;
-                slot.seq = self.seq;
-                RegistryEvent::Stale(slot.entry.clone())
-            }
+        if slot.entry.service.scope != scope {
+            let mut others = std::mem::take(&mut slot.others).into_vec();
+            others.retain(|i| i.scope != scope);
+            slot.others = others.into_boxed_slice();
+            return;
+        }
+        let event = if slot.others.is_empty() {
+            slot.entry.stale = true;
+            self.seq += 1;
+            slot.seq = self.seq;
+            RegistryEvent::Stale(slot.entry.clone())
+        } else {
+            // Still live elsewhere: the longest-known other interface's copy stands in.
+            let mut others = std::mem::take(&mut slot.others).into_vec();
+            slot.entry.service = others.remove(0);
+            slot.others = others.into_boxed_slice();
+            RegistryEvent::Updated(slot.entry.clone())
         };
         self.publish(event);
     }
@@ -357,23 +425,18 @@ impl Registry {
         addrs.shrink_to_fit();
         let known = self
             .hosts
-            .get(&key)
+            .get(key)
             .map(|h| h.entry.host.eq_ignore_ascii_case(host));
         if known != Some(true) {
             // A new host, or (practically never: the hash is keyed) a collision with another.
             if known == Some(false) {
-                self.hosts.remove(&key);
+                self.hosts.remove(key);
             }
             while self.hosts.len() >= self.capacity {
-                let Some(victim) = self
-                    .hosts
-                    .iter()
-                    .min_by_key(|(_, slot)| slot.order())
-                    .map(|(k, _)| *k)
-                else {
+                let Some(victim) = self.hosts.min_by(HostSlot::order) else {
                     break;
                 };
-                self.hosts.remove(&victim);
+                self.hosts.remove(victim);
             }
             let entry = HostEntry {
                 host: host.to_string(),
@@ -384,31 +447,32 @@ impl Registry {
             };
             let slot = HostSlot {
                 entry,
-                links: Vec::new(),
+                only: link,
+                more: None,
                 seq,
             };
             self.hosts.insert(key, slot);
         }
-        let Some(slot) = self.hosts.get_mut(&key) else {
+        let Some(slot) = self.hosts.get_mut(key) else {
             return;
         };
-        let union = if slot.links.iter().all(|(l, _)| *l == link) {
-            // The only link: its addresses are the host's, held once (in the entry).
-            slot.links.truncate(1);
-            match slot.links.first_mut() {
-                Some(only) => only.1 = Box::default(),
-                None => {
-                    slot.links.reserve_exact(1);
-                    slot.links.push((link, Box::default()));
-                }
+        let union = match &mut slot.more {
+            None if slot.entry.stale || slot.only == link => {
+                // The only link: its addresses are the host's, held once (in the entry).
+                slot.only = link;
+                addrs
             }
-            addrs
-        } else {
-            if let [(_, only)] = slot.links.as_mut_slice() {
-                *only = slot.entry.addrs.as_slice().into();
+            None => {
+                let only = (slot.only, slot.entry.addrs.as_slice().into());
+                let more = vec![only, (link, addrs.into())];
+                let union = union_of(&more);
+                slot.more = Some(Box::new(more));
+                union
             }
-            upsert(&mut slot.links, |(l, _)| *l == link, (link, addrs.into()));
-            union_of(&slot.links)
+            Some(more) => {
+                upsert(more, |(l, _)| *l == link, (link, addrs.into()));
+                union_of(more)
+            }
         };
         let news = slot.entry.stale || union != slot.entry.addrs;
         if union != slot.entry.addrs {
@@ -427,39 +491,66 @@ impl Registry {
         let key = self.host_key(host);
         let Some(slot) = self
             .hosts
-            .get_mut(&key)
+            .get_mut(key)
             .filter(|h| h.entry.host.eq_ignore_ascii_case(host))
         else {
             return;
         };
-        let before = slot.links.len();
-        slot.links.retain(|(l, _)| *l != link);
-        if slot.entry.stale || slot.links.len() == before {
+        if slot.entry.stale {
             return;
         }
-        let event = if slot.links.is_empty() {
-            slot.entry.stale = true;
-            self.seq += 1;
-            slot.seq = self.seq;
-            RegistryEvent::HostStale(slot.entry.clone())
-        } else if let [(_, only)] = slot.links.as_mut_slice() {
-            // One link left: its addresses become the entry's alone.
-            let union = std::mem::take(only).into_vec();
+        let event = if let Some(more) = &mut slot.more {
+            let before = more.len();
+            more.retain(|(l, _)| *l != link);
+            if more.len() == before {
+                return;
+            }
+            let union = if let [(only, addrs)] = more.as_mut_slice() {
+                // One link left: its addresses become the entry's alone.
+                slot.only = *only;
+                let union = std::mem::take(addrs).into_vec();
+                slot.more = None;
+                union
+            } else {
+                union_of(more)
+            };
             if union == slot.entry.addrs {
                 return;
             }
             slot.entry.addrs = union;
             RegistryEvent::HostUp(slot.entry.clone())
         } else {
-            let union = union_of(&slot.links);
-            if union == slot.entry.addrs {
+            if slot.only != link {
                 return;
             }
-            slot.entry.addrs = union;
-            RegistryEvent::HostUp(slot.entry.clone())
+            slot.entry.stale = true;
+            self.seq += 1;
+            slot.seq = self.seq;
+            RegistryEvent::HostStale(slot.entry.clone())
         };
         self.publish(event);
     }
+}
+
+/// A keyed hash of a service's lowercased instance name and its type.
+fn service_key(keys: &RandomState, instance: &str, ty: &ServiceType) -> u64 {
+    let mut h = keys.build_hasher();
+    for b in instance.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.write_u8(0xff);
+    ty.hash(&mut h);
+    h.finish()
+}
+
+/// A keyed hash of a host's lowercased name.
+fn host_key(keys: &RandomState, host: &str) -> u64 {
+    let mut h = keys.build_hasher();
+    h.write_u8(0xfe);
+    for b in host.bytes() {
+        h.write_u8(b.to_ascii_lowercase());
+    }
+    h.finish()
 }
 
 impl Default for Registry {
@@ -753,6 +844,15 @@ mod tests {
         assert_eq!(addrs(&r), Some((vec![b], false)));
         r.apply(11, &lost(LINK));
         assert_eq!(addrs(&r), Some((vec![b], false)));
+    }
+
+    #[test]
+    fn slots_stay_compact() {
+        // Per service and per host: with the instance's and the host's own allocations, most
+        // of the registry's cost.
+        assert_eq!(std::mem::size_of::<(u64, Slot)>(), 64);
+        assert_eq!(std::mem::size_of::<(u64, HostSlot)>(), 104);
+        assert_eq!(std::mem::size_of::<ServiceInstance>(), 128);
     }
 
     mod heap {

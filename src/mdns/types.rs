@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
 /// The mDNS port.
 pub const MDNS_PORT: u16 = 5353;
@@ -178,12 +179,22 @@ pub struct Transmit {
 }
 
 /// A DNS-SD service type such as `_http._tcp` (RFC 6763 §7).
+///
+/// Cheap to clone: clones share one copy of the service label (every discovered instance of a
+/// type carries its type, so the registry holds thousands of them).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ServiceType {
     /// The service label without its underscore, e.g. `http`.
-    service: String,
+    service: Arc<str>,
     /// `tcp` or `udp`.
-    proto: String,
+    proto: Proto,
+}
+
+/// The protocol label of a service type (ordered as its text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Proto {
+    Tcp,
+    Udp,
 }
 
 /// Why a service type was refused.
@@ -213,13 +224,14 @@ impl ServiceType {
             .unwrap_or(t);
         let (service, proto) = t.split_once('.').ok_or_else(bad)?;
         let service = service.strip_prefix('_').ok_or_else(bad)?;
-        let proto = proto
-            .strip_prefix('_')
-            .ok_or_else(bad)?
-            .to_ascii_lowercase();
-        if proto != "tcp" && proto != "udp" {
+        let proto = proto.strip_prefix('_').ok_or_else(bad)?;
+        let proto = if proto.eq_ignore_ascii_case("tcp") {
+            Proto::Tcp
+        } else if proto.eq_ignore_ascii_case("udp") {
+            Proto::Udp
+        } else {
             return Err(bad());
-        }
+        };
         let b = service.as_bytes();
         let valid = (1..=15).contains(&b.len())
             && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
@@ -231,7 +243,7 @@ impl ServiceType {
             return Err(bad());
         }
         Ok(ServiceType {
-            service: service.to_ascii_lowercase(),
+            service: service.to_ascii_lowercase().into(),
             proto,
         })
     }
@@ -243,18 +255,21 @@ impl ServiceType {
 
     /// `tcp` or `udp`.
     pub fn proto(&self) -> &str {
-        &self.proto
+        match self.proto {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
     }
 
     /// The DNS name under `.local`, e.g. `_http._tcp.local`.
     pub fn local_name(&self) -> String {
-        format!("_{}._{}.local", self.service, self.proto)
+        format!("_{}._{}.local", self.service, self.proto())
     }
 }
 
 impl fmt::Display for ServiceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "_{}._{}", self.service, self.proto)
+        write!(f, "_{}._{}", self.service, self.proto())
     }
 }
 

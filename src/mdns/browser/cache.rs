@@ -15,12 +15,12 @@
 //! [`MAX_TTL`] so no deadline overflows.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 use koi_wire::dns::{Class, Name, RData, Record, RecordType};
 
+use super::compact::{hash_labels, CName, Data};
 use crate::base::Prng;
 use crate::mdns::Link;
 
@@ -34,8 +34,10 @@ const LINGER: u64 = 1_000_000;
 const REFRESH_AT: [u64; 4] = [8000, 8500, 9000, 9500];
 
 /// Bookkeeping bytes charged per record on top of its name and data: the record, its group,
-/// both indexes and vector slack, calibrated with a counting allocator (a full default cache
-/// of typical services holds about 550 bytes per record in all).
+/// both indexes and vector slack. Calibrated with a counting allocator when records were
+/// twice as large; now generous (a full default cache of typical services, with its tracked
+/// instances, holds about 200 bytes per record in all), so the byte budget only ever binds
+/// for large records.
 const RECORD_OVERHEAD: usize = 480;
 
 /// Hard limits on what the browser holds, whatever the network sends.
@@ -55,8 +57,8 @@ pub struct CacheLimits {
 
 impl Default for CacheLimits {
     /// Sized for about 4096 services: five records each (PTR, SRV, TXT, A, AAAA), about
-    /// 11 MiB of heap when full (measured with a counting allocator); large TXT records hit
-    /// the 16 MiB byte budget first. Tracked instances add about 1.5 KiB each.
+    /// 4 MiB of heap when full with the tracked instances (measured with a counting allocator,
+    /// `mdns_hostile`); large TXT records hit the 16 MiB byte budget first.
     fn default() -> CacheLimits {
         CacheLimits {
             max_records: 5 * 4096,
@@ -75,17 +77,16 @@ const NONE: u32 = u32::MAX;
 /// since the cache's base instant.
 #[derive(Clone, Debug)]
 pub(crate) struct Cached {
-    pub(crate) rdata: RData,
+    /// Its data (and so its type).
+    pub(crate) data: Data,
     received: u64,
     /// Its expiry, in milliseconds after `received`.
     expires_ms: u32,
-    /// The key of this record in `timers` (its next refresh point or its expiry), in
-    /// milliseconds after `received`.
+    /// Its next refresh point or its expiry, in milliseconds after `received`; its group's
+    /// timer is the earliest of its records'.
     due_ms: u32,
-    id: u32,
     /// The TTL as received (clamped), in seconds.
     pub(crate) ttl: u32,
-    pub(crate) rtype: RecordType,
     /// The next refresh point (an index into `REFRESH_AT`; past the end: none left).
     step: u8,
     /// A goodbye or cache-flush condemned it: it expires within a second and is not an answer.
@@ -93,6 +94,10 @@ pub(crate) struct Cached {
 }
 
 impl Cached {
+    pub(crate) fn rtype(&self) -> RecordType {
+        self.data.rtype()
+    }
+
     fn expires(&self) -> u64 {
         self.received + u64::from(self.expires_ms) * 1000
     }
@@ -113,9 +118,14 @@ struct Group {
     link: Link,
     /// The next group whose (link, name) hashes alike.
     next: u32,
-    name: Name,
+    name: CName,
     records: Vec<Cached>,
+    /// The earliest due time of its records ([`NO_TIMER`]: none).
+    timer: u64,
 }
+
+/// A group without a timer.
+const NO_TIMER: u64 = u64::MAX;
 
 /// What happened to a cached record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,7 +156,7 @@ pub(crate) struct Refresh {
     pub(crate) rtype: RecordType,
 }
 
-/// Records per link and name, with an index by deadline and eviction candidates by age.
+/// Records per link and name, each name with its next deadline, and eviction candidates by age.
 ///
 /// Groups live in a slab; `index` maps the hash of (link, name) to the first group of a
 /// chain, so each name is stored once.
@@ -154,19 +164,20 @@ pub(crate) struct Cache {
     limits: CacheLimits,
     base: Option<Instant>,
     hasher: RandomState,
-    index: HashMap<u32, u32>,
+    index: Index,
     groups: Vec<Group>,
     free: Vec<u32>,
-    /// (next refresh point or expiry, record, group).
-    timers: BTreeSet<(u64, u32, u32)>,
+    /// No group's timer is earlier than this. A lower bound, not kept exact (a later timer
+    /// only costs a spare scan): the groups' own timers are the schedule, with no index by
+    /// time beside them (a B-tree of them cost about 25 bytes a name).
+    earliest: u64,
     /// Eviction candidates, newest first: the oldest sixteenth of the records as (received,
-    /// record, group) when last scanned. Any record not in it is newer than all of it, and an
+    /// group) when last scanned. Any record not in it is newer than all of it, and an
     /// entry whose record was refreshed or removed since is skipped, so its last valid entry
     /// is always the record least recently received.
-    victims: Vec<(u64, u32, u32)>,
+    victims: Vec<(u64, u32)>,
     len: usize,
     bytes: usize,
-    next_id: u32,
     log: Vec<Change>,
 }
 
@@ -176,14 +187,13 @@ impl Cache {
             limits,
             base: None,
             hasher: RandomState::new(),
-            index: HashMap::new(),
+            index: Index::default(),
             groups: Vec::new(),
             free: Vec::new(),
-            timers: BTreeSet::new(),
+            earliest: NO_TIMER,
             victims: Vec::new(),
             len: 0,
             bytes: 0,
-            next_id: 0,
             log: Vec::new(),
         }
     }
@@ -193,10 +203,16 @@ impl Cache {
         self.len
     }
 
-    /// Pending refresh points and expiries: one per record.
+    /// Pending timers: one per group of records.
     #[cfg(test)]
     pub(crate) fn timer_count(&self) -> usize {
-        self.timers.len()
+        self.groups.iter().filter(|g| g.timer != NO_TIMER).count()
+    }
+
+    /// Groups holding records (names with records on a link).
+    #[cfg(test)]
+    pub(crate) fn group_count(&self) -> usize {
+        self.groups.iter().filter(|g| !g.records.is_empty()).count()
     }
 
     /// Approximate bytes held.
@@ -205,12 +221,10 @@ impl Cache {
         self.bytes
     }
 
-    /// The earliest refresh point or expiry.
+    /// The earliest refresh point or expiry (or a little earlier: a spare wake-up).
     pub(crate) fn next_timer(&self) -> Option<Instant> {
         let base = self.base?;
-        self.timers
-            .first()
-            .map(|t| base + Duration::from_micros(t.0))
+        (self.earliest != NO_TIMER).then(|| base + Duration::from_micros(self.earliest))
     }
 
     /// Takes the changes since the last call.
@@ -234,10 +248,9 @@ impl Cache {
             Some((gid, pos))
         });
         if let Some((gid, pos)) = existing {
-            // Its timer is keyed by the old receipt time: take it out before that changes, or
-            // it would fire later as a stray refresh point (each one used up a refresh step,
-            // so a record heard five times was dropped at 80 % of its TTL) and pile up.
-            self.unschedule(gid, pos);
+            // Its refresh points restart from this copy (each one used up a refresh step, so
+            // a record heard five times was once dropped at 80 % of its TTL).
+            let was = self.due_of(gid, pos);
             self.update(gid, pos, |c| {
                 c.ttl = ttl;
                 c.received = now;
@@ -245,11 +258,14 @@ impl Cache {
                 c.doomed = false;
                 c.step = 0;
             });
-            self.reschedule(gid, pos, prng.range(0, 200));
+            self.reschedule(gid, pos, prng.range(0, 200), was);
             self.record_change(ChangeKind::Refreshed, gid, pos);
             return;
         }
-        let size = record_size(&rec.name, &rec.rdata);
+        let Some(data) = Data::of(&rec.rdata).filter(|d| d.rtype() == rec.rtype) else {
+            return;
+        };
+        let size = record_size(rec.name.wire_len(), &data);
         if size > self.limits.max_bytes || self.limits.max_records == 0 {
             return;
         }
@@ -277,16 +293,12 @@ impl Cache {
             Some(gid) => gid,
             None => self.new_group(link, &rec.name),
         };
-        self.next_id = self.next_id.wrapping_add(1);
-        let id = self.next_id;
         let cached = Cached {
-            rdata: rec.rdata.clone(),
+            data,
             received: now,
             expires_ms: ttl * 1000,
             due_ms: ttl * 1000,
-            id,
             ttl,
-            rtype: rec.rtype,
             step: 0,
             doomed: false,
         };
@@ -301,9 +313,7 @@ impl Cache {
         let pos = group.records.len() - 1;
         self.len += 1;
         self.bytes += size;
-        self.timers
-            .insert((now + u64::from(ttl) * 1_000_000, id, gid));
-        self.reschedule(gid, pos, prng.range(0, 200));
+        self.reschedule(gid, pos, prng.range(0, 200), NO_TIMER);
         self.record_change(ChangeKind::Added, gid, pos);
     }
 
@@ -333,7 +343,7 @@ impl Cache {
             (0..g.records.len())
                 .filter(|&i| {
                     g.records.get(i).is_some_and(|c| {
-                        c.rtype == rtype && !c.doomed && now.saturating_sub(c.received) > LINGER
+                        c.rtype() == rtype && !c.doomed && now.saturating_sub(c.received) > LINGER
                     })
                 })
                 .collect()
@@ -368,31 +378,49 @@ impl Cache {
     pub(crate) fn pop_due(&mut self, now: Instant, prng: &mut Prng) -> Vec<Refresh> {
         let now = self.micros(now);
         let mut refreshes = Vec::new();
-        while let Some(&(at, id, gid)) = self.timers.first() {
-            if at > now {
-                break;
-            }
-            let Some(pos) = self.position(gid, id) else {
-                self.timers.remove(&(at, id, gid));
-                continue;
-            };
-            let refresh = self.groups.get(gid as usize).and_then(|g| {
-                let c = g.records.get(pos)?;
-                (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
-                    link: g.link,
-                    name: g.name.clone(),
-                    rtype: c.rtype,
-                })
-            });
-            match refresh {
-                Some(r) => {
-                    refreshes.push(r);
-                    self.update(gid, pos, |c| c.step += 1);
-                    self.reschedule(gid, pos, prng.range(0, 200));
-                }
-                None => self.remove(gid, pos),
-            }
+        if self.earliest > now {
+            return refreshes;
         }
+        // The groups due, earliest first (one scan: a few microseconds at the default limits).
+        let mut due: Vec<(u64, u32)> = (self.groups.iter().zip(0u32..))
+            .filter(|(g, _)| g.timer <= now)
+            .map(|(g, gid)| (g.timer, gid))
+            .collect();
+        due.sort_unstable();
+        for (_, gid) in due {
+            // Every record of the group due by now; each is refreshed (a later point) or
+            // removed, and a record whose refresh points all passed runs out in this loop.
+            while let Some(pos) = self
+                .groups
+                .get(gid as usize)
+                .and_then(|g| g.records.iter().position(|c| c.due() <= now))
+            {
+                let refresh = self.groups.get(gid as usize).and_then(|g| {
+                    let c = g.records.get(pos)?;
+                    (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
+                        link: g.link,
+                        name: g.name.to_name(),
+                        rtype: c.rtype(),
+                    })
+                });
+                match refresh {
+                    Some(r) => {
+                        refreshes.push(r);
+                        let was = self.due_of(gid, pos);
+                        self.update(gid, pos, |c| c.step += 1);
+                        self.reschedule(gid, pos, prng.range(0, 200), was);
+                    }
+                    None => self.remove(gid, pos),
+                }
+            }
+            self.retime(gid);
+        }
+        self.earliest = self
+            .groups
+            .iter()
+            .map(|g| g.timer)
+            .min()
+            .unwrap_or(NO_TIMER);
         refreshes
     }
 
@@ -407,7 +435,7 @@ impl Cache {
             .and_then(|gid| self.groups.get(gid as usize))
             .into_iter()
             .flat_map(|g| g.records.iter())
-            .filter(move |c| c.rtype == rtype)
+            .filter(move |c| c.rtype() == rtype)
     }
 
     /// Known answers for a question (RFC 6762 §7.1): live records with more than half their
@@ -426,24 +454,28 @@ impl Cache {
             .and_then(|gid| self.groups.get(gid as usize))
             .into_iter()
             .flat_map(|g| g.records.iter().map(move |c| (g, c)))
-            .filter(|(_, c)| qtype == RecordType::ANY || c.rtype == qtype)
+            .filter(|(_, c)| qtype == RecordType::ANY || c.rtype() == qtype)
             .filter(|(_, c)| !c.doomed && u64::from(c.remaining(now)) * 2 > u64::from(c.ttl))
-            .map(|(g, c)| {
+            .map(|(_, c)| {
                 let ttl = c.remaining(now);
-                Record::new(g.name.clone(), c.rtype, Class::IN, ttl, c.rdata.clone())
+                Record::new(name.clone(), c.rtype(), Class::IN, ttl, c.data.to_rdata())
             })
             .collect()
     }
 
     /// The chain a (link, name) belongs to: 32 bits of a keyed hash (chains absorb collisions).
-    fn hash(&self, link: Link, name: &Name) -> u32 {
-        self.hasher.hash_one((link, name)) as u32
+    /// A [`Name`] and its [`CName`] hash alike.
+    fn hash<'a>(&self, link: Link, labels: impl Iterator<Item = &'a [u8]>) -> u32 {
+        let mut h = self.hasher.build_hasher();
+        link.hash(&mut h);
+        hash_labels(&mut h, labels);
+        h.finish() as u32
     }
 
     fn gid(&self, link: Link, name: &Name) -> Option<u32> {
-        let mut gid = *self.index.get(&self.hash(link, name))?;
+        let mut gid = *self.index.get(&self.hash(link, name.labels()))?;
         while let Some(g) = self.groups.get(gid as usize) {
-            if g.link == link && g.name == *name {
+            if g.link == link && g.name.is(name) {
                 return Some(gid);
             }
             gid = g.next;
@@ -452,13 +484,14 @@ impl Cache {
     }
 
     fn new_group(&mut self, link: Link, name: &Name) -> u32 {
-        let h = self.hash(link, name);
+        let h = self.hash(link, name.labels());
         let head = self.index.get(&h).copied().unwrap_or(NONE);
         let group = Group {
             link,
             next: head,
-            name: name.clone(),
+            name: CName::of(name),
             records: Vec::new(),
+            timer: NO_TIMER,
         };
         let gid = match self.free.pop() {
             Some(gid) => {
@@ -481,7 +514,7 @@ impl Cache {
         let Some(g) = self.groups.get(gid as usize) else {
             return;
         };
-        let (h, next) = (self.hash(g.link, &g.name), g.next);
+        let (h, next) = (self.hash(g.link, g.name.labels()), g.next);
         if self.index.get(&h) == Some(&gid) {
             if next == NONE {
                 self.index.remove(&h);
@@ -500,8 +533,9 @@ impl Cache {
         }
         if let Some(g) = self.groups.get_mut(gid as usize) {
             g.next = NONE;
-            g.name = Name::root();
+            g.name = CName::default();
             g.records = Vec::new();
+            g.timer = NO_TIMER;
         }
         self.free.push(gid);
         if self.free.len() > 64 && self.free.len() * 2 > self.groups.len() {
@@ -520,14 +554,6 @@ impl Cache {
         self.free.shrink_to(self.free.len() * 2);
     }
 
-    fn position(&self, gid: u32, id: u32) -> Option<usize> {
-        self.groups
-            .get(gid as usize)?
-            .records
-            .iter()
-            .position(|c| c.id == id)
-    }
-
     /// Applies `f` to a record.
     fn update(&mut self, gid: u32, pos: usize, f: impl FnOnce(&mut Cached)) {
         if let Some(c) = self
@@ -539,17 +565,24 @@ impl Cache {
         }
     }
 
-    /// Sets the record's deadline: its next refresh point, or its expiry.
-    /// `jitter` is in hundredths of a percent of the TTL (0..=200).
-    fn reschedule(&mut self, gid: u32, pos: usize, jitter: u64) {
-        let Some(c) = self
-            .groups
-            .get_mut(gid as usize)
-            .and_then(|g| g.records.get_mut(pos))
-        else {
+    /// A record's due time ([`NO_TIMER`] if there is no such record).
+    fn due_of(&self, gid: u32, pos: usize) -> u64 {
+        self.groups
+            .get(gid as usize)
+            .and_then(|g| g.records.get(pos))
+            .map_or(NO_TIMER, Cached::due)
+    }
+
+    /// Sets the record's deadline: its next refresh point, or its expiry; `was` is its due
+    /// time before it changed ([`NO_TIMER`] for a new record). `jitter` is in hundredths of a
+    /// percent of the TTL (0..=200).
+    fn reschedule(&mut self, gid: u32, pos: usize, jitter: u64, was: u64) {
+        let Some(g) = self.groups.get_mut(gid as usize) else {
             return;
         };
-        self.timers.remove(&(c.due(), c.id, gid));
+        let Some(c) = g.records.get_mut(pos) else {
+            return;
+        };
         c.due_ms = match REFRESH_AT.get(usize::from(c.step)) {
             Some(&at) if !c.doomed => {
                 let hundredths = at + jitter.min(200);
@@ -558,34 +591,39 @@ impl Cache {
             }
             _ => c.expires_ms,
         };
-        self.timers.insert((c.due(), c.id, gid));
-    }
-
-    /// Takes the record's pending refresh point or expiry out of `timers`.
-    fn unschedule(&mut self, gid: u32, pos: usize) {
-        let key = self
-            .groups
-            .get(gid as usize)
-            .and_then(|g| g.records.get(pos))
-            .map(|c| (c.due(), c.id, gid));
-        if let Some(key) = key {
-            self.timers.remove(&key);
+        let due = c.due();
+        if due < g.timer {
+            g.timer = due;
+            self.earliest = self.earliest.min(due);
+        } else if was == g.timer && due != was {
+            // It was (one of) the earliest: a full scan finds the next.
+            self.retime(gid);
         }
     }
 
+    /// Re-keys the group's timer to the earliest due time of its records.
+    fn retime(&mut self, gid: u32) {
+        let Some(g) = self.groups.get_mut(gid as usize) else {
+            return;
+        };
+        g.timer = g.records.iter().map(Cached::due).min().unwrap_or(NO_TIMER);
+        self.earliest = self.earliest.min(g.timer);
+    }
+
     fn doom(&mut self, now: u64, gid: u32, pos: usize) {
+        let was = self.due_of(gid, pos);
         self.update(gid, pos, |c| {
             // Rounded down to the millisecond: never later than a second from now.
             let linger = (now + LINGER).saturating_sub(c.received) / 1000;
             c.expires_ms = c.expires_ms.min(u32::try_from(linger).unwrap_or(u32::MAX));
             c.doomed = true;
         });
-        self.reschedule(gid, pos, 0);
+        self.reschedule(gid, pos, 0, was);
     }
 
     fn evict_in_group(&mut self, gid: u32) {
         let victim = self.groups.get(gid as usize).and_then(|g| {
-            (0..g.records.len()).min_by_key(|&i| g.records.get(i).map(|c| (c.received, c.id)))
+            (0..g.records.len()).min_by_key(|&i| g.records.get(i).map(|c| c.received))
         });
         if let Some(pos) = victim {
             self.remove(gid, pos);
@@ -594,19 +632,18 @@ impl Cache {
 
     fn evict_oldest(&mut self) -> bool {
         loop {
-            let Some((received, id, gid)) = self.victims.pop() else {
+            let Some((received, gid)) = self.victims.pop() else {
                 if self.len == 0 {
                     return false;
                 }
                 self.scan_victims();
                 continue;
             };
-            let pos = self.position(gid, id).filter(|&pos| {
-                self.groups
-                    .get(gid as usize)
-                    .and_then(|g| g.records.get(pos))
-                    .is_some_and(|c| c.received == received)
-            });
+            // Any record of the group received then is as old as the one listed.
+            let pos = self
+                .groups
+                .get(gid as usize)
+                .and_then(|g| g.records.iter().position(|c| c.received == received));
             if let Some(pos) = pos {
                 self.remove(gid, pos);
                 return true;
@@ -616,11 +653,11 @@ impl Cache {
 
     /// Refills `victims` with the oldest sixteenth of the records (at least one).
     fn scan_victims(&mut self) {
-        let mut all: Vec<(u64, u32, u32)> = self
+        let mut all: Vec<(u64, u32)> = self
             .groups
             .iter()
             .zip(0u32..)
-            .flat_map(|(g, gid)| g.records.iter().map(move |c| (c.received, c.id, gid)))
+            .flat_map(|(g, gid)| g.records.iter().map(move |c| (c.received, gid)))
             .collect();
         let n = (all.len() / 16).max(1).min(all.len());
         if all.len() > n {
@@ -646,15 +683,20 @@ impl Cache {
                 .records
                 .shrink_to(group.records.len() + group.records.len() / 4);
         }
-        self.timers.remove(&(c.due(), c.id, gid));
         self.len -= 1;
         let size = self
             .groups
             .get(gid as usize)
-            .map_or(0, |g| record_size(&g.name, &c.rdata));
+            .map_or(0, |g| record_size(g.name.wire_len(), &c.data));
         self.bytes = self.bytes.saturating_sub(size);
         if empty {
             self.drop_group(gid);
+        } else if self
+            .groups
+            .get(gid as usize)
+            .is_some_and(|g| c.due() == g.timer)
+        {
+            self.retime(gid);
         }
     }
 
@@ -668,32 +710,75 @@ impl Cache {
         self.log.push(Change {
             kind,
             link: g.link,
-            name: g.name.clone(),
-            rtype: c.rtype,
-            rdata: c.rdata.clone(),
+            name: g.name.to_name(),
+            rtype: c.rtype(),
+            rdata: c.data.to_rdata(),
         });
     }
 }
 
-/// Bytes charged for one record.
-fn record_size(name: &Name, rdata: &RData) -> usize {
-    RECORD_OVERHEAD + name.wire_len() + rdata_len(rdata)
+/// Chain heads by hash, sorted: 8 bytes a name (a hash map of them costs about twice that
+/// with its slack); inserting moves the entries after it, a few microseconds when full.
+#[derive(Default)]
+struct Index(Vec<(u32, u32)>);
+
+impl Index {
+    fn get(&self, h: &u32) -> Option<&u32> {
+        let at = self.0.binary_search_by_key(h, |(k, _)| *k).ok()?;
+        self.0.get(at).map(|(_, v)| v)
+    }
+
+    fn insert(&mut self, h: u32, v: u32) {
+        match self.0.binary_search_by_key(&h, |(k, _)| *k) {
+            Ok(at) => {
+                if let Some(e) = self.0.get_mut(at) {
+                    e.1 = v;
+                }
+            }
+            Err(at) => self.0.insert(at, (h, v)),
+        }
+    }
+
+    fn remove(&mut self, h: &u32) {
+        if let Ok(at) = self.0.binary_search_by_key(h, |(k, _)| *k) {
+            self.0.remove(at);
+            if self.0.capacity() > 64 && self.0.capacity() > 4 * self.0.len() {
+                self.0.shrink_to(self.0.len() * 2);
+            }
+        }
+    }
+}
+
+/// Bytes charged for one record whose owner name is `name_len` bytes long (wire form).
+fn record_size(name_len: usize, data: &Data) -> usize {
+    RECORD_OVERHEAD + name_len + data_len(data)
 }
 
 /// Same type, same data (the class is always IN here; the owner is the group's).
 fn same(c: &Cached, rec: &Record) -> bool {
-    c.rtype == rec.rtype && c.rdata == rec.rdata
+    c.data.is(&rec.rdata)
 }
 
-/// Approximate heap bytes of record data.
-fn rdata_len(rdata: &RData) -> usize {
-    match rdata {
-        RData::A(_) => 4,
-        RData::Aaaa(_) => 16,
-        RData::Ptr(n) | RData::Ns(n) | RData::Cname(n) => n.wire_len(),
-        RData::Srv { target, .. } => 6 + target.wire_len(),
-        RData::Txt(strings) => strings.iter().map(|s| s.len() + 24).sum(),
-        RData::Unknown(bytes) => bytes.len(),
-        _ => 64,
+/// Approximate bytes of record data.
+fn data_len(data: &Data) -> usize {
+    match data {
+        Data::A(_) => 4,
+        Data::Aaaa(_) => 16,
+        Data::Ptr(n) => n.wire_len(),
+        Data::Srv { target, .. } => 6 + target.wire_len(),
+        Data::Txt(wire) => wire.len(),
+    }
+}
+
+#[cfg(test)]
+mod size {
+    use super::*;
+
+    #[test]
+    fn records_and_groups_stay_compact() {
+        // Four records and two groups a typical service: these sizes are most of its cost.
+        assert_eq!(std::mem::size_of::<Cached>(), 48);
+        assert_eq!(std::mem::size_of::<Group>(), 64);
+        assert_eq!(super::super::resolve::Instances::slot_size(), 72);
     }
 }

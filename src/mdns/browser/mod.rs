@@ -22,6 +22,7 @@
 //! TTLs beyond [`MAX_TTL`].
 
 mod cache;
+mod compact;
 mod query;
 mod resolve;
 mod track;
@@ -33,13 +34,14 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::Instant;
 
-use koi_wire::dns::{Class, Message, Name, Opcode, RData, Rcode, RecordType};
+use koi_wire::dns::{Class, Message, Name, Opcode, Rcode, RecordType};
 
 pub use cache::{CacheLimits, MAX_TTL};
 
 use crate::base::Prng;
 use crate::mdns::{Destination, Link, LinkInfo, Received, ServiceInstance, ServiceType, Transmit};
 use cache::Cache;
+use compact::Data;
 use query::{pack_query, Schedules, Target};
 use resolve::{Assembly, Instances};
 use track::type_of;
@@ -193,8 +195,8 @@ impl Browser {
                     links
                         .iter()
                         .flat_map(|l| self.cache.rrset(*l, &name, RecordType::PTR))
-                        .filter_map(|c| match &c.rdata {
-                            RData::Ptr(n) => type_of(n),
+                        .filter_map(|c| match &c.data {
+                            Data::Ptr(n) => type_of(&n.to_name()),
                             _ => None,
                         })
                         .collect()
@@ -371,9 +373,10 @@ impl Browser {
         let mut out: Vec<ServiceInstance> = self
             .instances
             .iter()
-            .filter(|(_, t)| t.resolved())
-            .filter_map(|((name, scope), t)| {
-                Assembly::read(&self.cache, &links, name, *scope).instance(name, &t.ty, *scope)
+            .filter(|(_, _, t)| t.resolved())
+            .filter_map(|(name, scope, t)| {
+                let name = name.to_name();
+                Assembly::read(&self.cache, &links, &name, scope).instance(&name, &t.ty, scope)
             })
             .collect();
         out.sort_by(|a, b| {

@@ -10,17 +10,17 @@
 //! [`CacheLimits::max_instances`](super::CacheLimits) are tracked; a new one displaces the
 //! oldest never-resolved one, or is ignored.
 
-use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::collections::hash_map::{DefaultHasher, RandomState};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use koi_wire::dns::{Name, RData, RecordType};
+use koi_wire::dns::{Name, RecordType};
 
 use super::cache::Cache;
+use super::compact::{hash_labels, CName, Data};
 use crate::base::Prng;
 use crate::mdns::{Link, ServiceInstance, ServiceType};
 
@@ -49,6 +49,8 @@ pub(crate) struct Tracked {
     /// The fingerprint of what was last reported; 0: nothing (not resolved).
     reported: u64,
     tries: u8,
+    /// The interface (kept here, in what would be padding).
+    scope: u32,
 }
 
 impl Tracked {
@@ -93,13 +95,13 @@ impl Assembly {
         a.ptr = on_scope().any(|l| {
             cache
                 .rrset(l, &type_name, RecordType::PTR)
-                .any(|c| matches!(&c.rdata, RData::Ptr(n) if n == name))
+                .any(|c| matches!(&c.data, Data::Ptr(n) if n.is(name)))
         });
         let srvs = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::SRV)));
         a.srv = srvs
             .iter()
-            .filter_map(|c| match &c.rdata {
-                RData::Srv {
+            .filter_map(|c| match &c.data {
+                Data::Srv {
                     priority,
                     weight,
                     port,
@@ -108,20 +110,17 @@ impl Assembly {
                 _ => None,
             })
             .min_by_key(|(rank, _, _)| *rank)
-            .map(|(_, port, target)| (port, target.clone()));
+            .map(|(_, port, target)| (port, target.to_name()));
         let txts = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::TXT)));
-        a.txt = txts.first().map(|c| match &c.rdata {
-            RData::Txt(strings) => strings.iter().filter(|s| !s.is_empty()).cloned().collect(),
-            _ => Vec::new(),
+        a.txt = txts.first().map(|c| {
+            let mut strings = c.data.txt().unwrap_or_default();
+            strings.retain(|s| !s.is_empty());
+            strings
         });
         if let Some((_, target)) = &a.srv {
             for rtype in [RecordType::A, RecordType::AAAA] {
                 let set = live_first(on_scope().flat_map(|l| cache.rrset(l, target, rtype)));
-                a.addrs.extend(set.iter().filter_map(|c| match c.rdata {
-                    RData::A(ip) => Some(IpAddr::V4(ip)),
-                    RData::Aaaa(ip) => Some(IpAddr::V6(ip)),
-                    _ => None,
-                }));
+                a.addrs.extend(set.iter().filter_map(|c| c.data.ip()));
             }
             a.addrs.sort_unstable();
             a.addrs.dedup();
@@ -197,9 +196,19 @@ impl Stamp {
     }
 }
 
-/// The tracked instances.
+/// One tracked instance in the slab.
+struct Slot {
+    name: CName,
+    t: Tracked,
+}
+
+/// The tracked instances, sorted by a keyed 64-bit hash of (name, scope) and found by binary
+/// search (the stored name is checked, so a collision can only refuse tracking, never mix two
+/// instances up). About 72 bytes an instance plus its name, against 80 bytes times the hash
+/// table's slack plus a [`Name`] for a map keyed by [`Key`].
 pub(crate) struct Instances {
-    map: HashMap<Key, Tracked>,
+    slots: Vec<(u64, Slot)>,
+    hasher: RandomState,
     /// One shared copy of each tracked type.
     types: Vec<Arc<ServiceType>>,
     seq: u64,
@@ -213,7 +222,8 @@ pub(crate) struct Instances {
 impl Instances {
     pub(crate) fn new(cap: usize) -> Instances {
         Instances {
-            map: HashMap::new(),
+            slots: Vec::new(),
+            hasher: RandomState::new(),
             types: Vec::new(),
             seq: 0,
             cap,
@@ -222,21 +232,51 @@ impl Instances {
         }
     }
 
-    pub(crate) fn get(&self, key: &Key) -> Option<&Tracked> {
-        self.map.get(key)
+    #[cfg(test)]
+    pub(crate) fn slot_size() -> usize {
+        std::mem::size_of::<(u64, Slot)>()
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Key, &Tracked)> {
-        self.map.iter()
+    fn hash<'a>(&self, labels: impl Iterator<Item = &'a [u8]>, scope: u32) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        hash_labels(&mut h, labels);
+        h.write_u32(scope);
+        h.finish()
+    }
+
+    /// The position of `key`.
+    fn find(&self, key: &Key) -> Option<usize> {
+        let h = self.hash(key.0.labels(), key.1);
+        let at = self.slots.binary_search_by_key(&h, |(k, _)| *k).ok()?;
+        self.slots
+            .get(at)
+            .filter(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0))
+            .map(|_| at)
+    }
+
+    pub(crate) fn get(&self, key: &Key) -> Option<&Tracked> {
+        self.find(key)
+            .and_then(|at| self.slots.get(at))
+            .map(|(_, s)| &s.t)
+    }
+
+    /// Every tracked instance: its name, interface and state.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&CName, u32, &Tracked)> {
+        self.slots.iter().map(|(_, s)| (&s.name, s.t.scope, &s.t))
     }
 
     pub(crate) fn remove(&mut self, key: &Key) -> Option<Tracked> {
-        self.map.remove(key)
+        let at = self.find(key)?;
+        let (_, gone) = self.slots.remove(at);
+        if self.slots.capacity() > 64 && self.slots.capacity() > 4 * self.slots.len() {
+            self.slots.shrink_to(self.slots.len() * 2);
+        }
+        Some(gone.t)
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.map.len()
+        self.slots.len()
     }
 
     pub(crate) fn next_retry(&self) -> Option<Instant> {
@@ -245,10 +285,15 @@ impl Instances {
 
     /// Starts tracking `key` unless it is tracked already; false if there is no room.
     pub(crate) fn track(&mut self, now: Instant, key: Key, ty: &ServiceType) -> bool {
-        if self.map.contains_key(&key) {
-            return true;
+        let h = self.hash(key.0.labels(), key.1);
+        if let Ok(at) = self.slots.binary_search_by_key(&h, |(k, _)| *k) {
+            // Tracked, or (practically never: the hash is keyed) another name's hash.
+            return self
+                .slots
+                .get(at)
+                .is_some_and(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0));
         }
-        if self.map.len() >= self.cap && !self.displace_unresolved() {
+        if self.slots.len() >= self.cap && !self.displace_unresolved() {
             return false;
         }
         let _ = now;
@@ -261,8 +306,17 @@ impl Instances {
             since: self.seq,
             reported: 0,
             tries: 0,
+            scope: key.1,
         };
-        self.map.insert(key, t);
+        let slot = Slot {
+            name: CName::of(&key.0),
+            t,
+        };
+        // Displacing may have moved slots: search again.
+        let at = match self.slots.binary_search_by_key(&h, |(k, _)| *k) {
+            Ok(at) | Err(at) => at,
+        };
+        self.slots.insert(at, (h, slot));
         true
     }
 
@@ -280,27 +334,33 @@ impl Instances {
     /// Drops the oldest never-resolved sixteenth of the table (at least one) so that a flood
     /// of unresolvable names costs one scan per many insertions; false if all are resolved.
     fn displace_unresolved(&mut self) -> bool {
-        let mut idle: Vec<(u64, &Key)> = self
-            .map
+        let mut idle: Vec<(u64, usize)> = self
+            .slots
             .iter()
-            .filter(|(_, t)| !t.resolved())
-            .map(|(k, t)| (t.since, k))
+            .enumerate()
+            .filter(|(_, (_, s))| !s.t.resolved())
+            .map(|(at, (_, s))| (s.t.since, at))
             .collect();
         let n = (self.cap / 16).clamp(1, idle.len().max(1));
         if idle.len() > n {
             idle.select_nth_unstable_by_key(n - 1, |(since, _)| *since);
         }
-        let victims: Vec<Key> = idle.iter().take(n).map(|(_, k)| (*k).clone()).collect();
+        let victims: Vec<Key> = idle
+            .iter()
+            .take(n)
+            .filter_map(|(_, at)| self.slots.get(*at))
+            .map(|(_, s)| (s.name.to_name(), s.t.scope))
+            .collect();
         for key in &victims {
-            self.map.remove(key);
+            self.remove(key);
         }
         !victims.is_empty()
     }
 
     /// Lets an incomplete instance ask again from the first round.
     pub(crate) fn reset_tries(&mut self, key: &Key) {
-        if let Some(t) = self.map.get_mut(key) {
-            t.tries = 0;
+        if let Some((_, s)) = self.find(key).and_then(|at| self.slots.get_mut(at)) {
+            s.t.tries = 0;
         }
     }
 
@@ -316,9 +376,10 @@ impl Instances {
         complete: bool,
     ) -> u64 {
         let base = *self.base.get_or_insert(now);
-        let Some(t) = self.map.get_mut(key) else {
+        let Some((_, t)) = self.find(key).and_then(|at| self.slots.get_mut(at)) else {
             return 0;
         };
+        let t = &mut t.t;
         if t.target != target {
             // A new SRV target: its addresses are worth asking for at once.
             t.retry = None;
@@ -344,10 +405,11 @@ impl Instances {
         let base = *self.base.get_or_insert(now);
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
-        for (key, t) in &mut self.map {
+        for (_, slot) in &mut self.slots {
+            let t = &mut slot.t;
             if let Some(at) = t.retry.map(|s| s.at(base)) {
                 if at <= now {
-                    due.push(key.clone());
+                    due.push((slot.name.to_name(), t.scope));
                     t.tries += 1;
                     t.retry = (t.tries < MAX_TRIES)
                         .then(|| Stamp::of(base, now + Duration::from_secs(1 << (t.tries - 1))));

@@ -12,6 +12,7 @@ use std::time::Instant;
 use koi_wire::dns::{Name, RData, RecordType};
 
 use super::cache::{ChangeKind, Refresh};
+use super::compact::Data;
 use super::query::Target;
 use super::resolve::{fingerprint, name_print, Assembly, Key};
 use super::{BrowseEvent, Browser, Want};
@@ -30,9 +31,10 @@ impl Browser {
         let mut keys = Vec::new();
         for link in &links {
             for c in self.cache.rrset(*link, &type_name, RecordType::PTR) {
-                if let RData::Ptr(n) = &c.rdata {
+                if let Data::Ptr(n) = &c.data {
+                    let n = n.to_name();
                     if n.parent().as_ref() == Some(&type_name) {
-                        keys.push((n.clone(), link.ifindex));
+                        keys.push((n, link.ifindex));
                     }
                 }
             }
@@ -66,8 +68,8 @@ impl Browser {
         let keys: Vec<Key> = self
             .instances
             .iter()
-            .filter(|(_, t)| *t.ty == *ty)
-            .map(|(k, _)| k.clone())
+            .filter(|(_, _, t)| *t.ty == *ty)
+            .map(|(name, scope, _)| (name.to_name(), scope))
             .collect();
         for key in keys {
             if let Some(t) = self.instances.remove(&key).filter(|t| t.resolved()) {
@@ -149,10 +151,10 @@ impl Browser {
             }
         }
         if !hosts.is_empty() {
-            for (key, t) in self.instances.iter() {
+            for (name, scope, t) in self.instances.iter() {
                 let hit = hosts.get(&t.target);
-                if hit.is_some_and(|scopes| scopes.contains(&key.1)) {
-                    mark(key.clone());
+                if hit.is_some_and(|scopes| scopes.contains(&scope)) {
+                    mark((name.to_name(), scope));
                 }
             }
         }
@@ -216,9 +218,9 @@ impl Browser {
     /// SRV targets of tracked instances (by [`name_print`]), with their interfaces.
     pub(super) fn targets_by_name(&self) -> HashMap<u64, Vec<u32>> {
         let mut map: HashMap<u64, Vec<u32>> = HashMap::new();
-        for ((_, scope), t) in self.instances.iter() {
+        for (_, scope, t) in self.instances.iter() {
             if t.target != 0 {
-                map.entry(t.target).or_default().push(*scope);
+                map.entry(t.target).or_default().push(scope);
             }
         }
         map
@@ -230,11 +232,7 @@ impl Browser {
             .into_iter()
             .flat_map(|t| self.cache.rrset(link, host, t))
             .filter(|c| !c.doomed)
-            .filter_map(|c| match c.rdata {
-                RData::A(ip) => Some(IpAddr::V4(ip)),
-                RData::Aaaa(ip) => Some(IpAddr::V6(ip)),
-                _ => None,
-            })
+            .filter_map(|c| c.data.ip())
             .collect();
         addrs.sort_unstable();
         addrs.dedup();
