@@ -12,6 +12,8 @@ pub mod build_info;
 #[cfg(feature = "certmesh")]
 pub mod certmesh;
 pub mod cli;
+#[cfg(feature = "dns")]
+pub mod dns;
 pub mod http;
 #[cfg(feature = "mdns")]
 pub mod mdns;

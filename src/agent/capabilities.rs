@@ -37,6 +37,8 @@ pub(super) fn start(
     let mut apis: Vec<Rc<dyn Capability>> = Vec::new();
     #[cfg(feature = "mdns")]
     let mdns = start_mdns(ex, opts, stopping, &mut apis);
+    #[cfg(feature = "dns")]
+    start_dns(ex, opts, mdns.clone(), &mut apis);
     let _ = (ex, opts, stopping);
     Running {
         apis,
@@ -81,6 +83,32 @@ fn start_mdns(
             None
         }
     }
+}
+
+/// Makes the DNS capability available, and starts serving if `dns.json` says it was serving
+/// when the agent last stopped.
+#[cfg(feature = "dns")]
+fn start_dns(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    mdns: Option<crate::mdns::Mdns>,
+    apis: &mut Vec<Rc<dyn Capability>>,
+) {
+    let dns = match crate::dns::Dns::new(ex, Some(opts.state.clone()), mdns) {
+        Ok(d) => d,
+        Err(e) => {
+            crate::log!(Error, "dns", "cannot load DNS state: {e}");
+            apis.push(Rc::new(Unavailable::new("dns", &format!("not running ({e})"))));
+            return;
+        }
+    };
+    if let (config, true) = dns.saved() {
+        match config.and_then(|c| dns.start(c, false)) {
+            Ok(_) => {}
+            Err(e) => crate::log!(Error, "dns", "cannot resume serving DNS: {e}"),
+        }
+    }
+    apis.push(Rc::new(crate::dns::gateway::DnsApi::new(dns)));
 }
 
 /// A compiled-in capability that is not running: its status line says why, and its routes
