@@ -173,15 +173,31 @@ pub async fn ask_upstreams(upstreams: &[SocketAddr], q: &Question, timeout: Dura
     None
 }
 
+thread_local! {
+    /// Random bytes from the OS, read 512 at a time (one read per 256 query IDs).
+    static POOL: RefCell<(Vec<u8>, usize)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+/// A query ID from the OS CSPRNG.
 fn random_id() -> u16 {
-    let mut b = [0u8; 2];
-    match OsRandom.fill(&mut b) {
-        Ok(()) => u16::from_be_bytes(b),
-        // /dev/urandom missing: the clock's low bits are better than a constant.
-        Err(_) => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos() as u16),
-    }
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (buf, at) = &mut *pool;
+        if *at + 2 > buf.len() {
+            buf.resize(512, 0);
+            if OsRandom.fill(buf).is_err() {
+                // /dev/urandom missing: the clock's low bits are better than a constant.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                return nanos as u16;
+            }
+            *at = 0;
+        }
+        let id = u16::from_be_bytes([buf[*at], buf[*at + 1]]);
+        *at += 2;
+        id
+    })
 }
 
 /// The query we send upstream: a fresh ID, RD, the question as asked, EDNS with our size.

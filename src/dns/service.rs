@@ -82,7 +82,10 @@ struct Running {
 
 struct Inner {
     state: Option<StateDir>,
+    /// The settings; its `statics` list is empty except while being written.
     file: DnsFile,
+    /// The static entries while stopped; while running they live in the zone only (one copy
+    /// of what may be 100,000 names).
     statics: Table,
     certmesh: Vec<(String, Vec<IpAddr>)>,
     mdns: Option<Mdns>,
@@ -129,7 +132,7 @@ impl Dns {
         state: Option<StateDir>,
         mdns: Option<Mdns>,
     ) -> Result<Dns, DnsError> {
-        let file = match &state {
+        let mut file = match &state {
             Some(s) => DnsFile::load(s).map_err(DnsError::State)?,
             None => DnsFile::from_config(&DnsConfig::default(), false),
         };
@@ -137,6 +140,7 @@ impl Dns {
         for (name, ip) in file.static_entries() {
             let _ = statics.add(&name, Data::ip(ip));
         }
+        file.statics = Vec::new();
         Ok(Dns {
             inner: Rc::new(RefCell::new(Inner {
                 state,
@@ -161,23 +165,29 @@ impl Dns {
     }
 
     fn save(inner: &mut Inner) -> Result<(), DnsError> {
-        let Some(state) = &inner.state else {
+        if inner.state.is_none() {
             return Ok(());
-        };
-        let mut statics: Vec<StaticJson> = Vec::new();
-        for (name, data) in inner.statics.iter() {
-            for d in data {
-                if matches!(d, Data::A(_) | Data::Aaaa(_)) {
-                    statics.push(StaticJson {
-                        name: name.to_string(),
-                        ip: d.value(),
-                    });
-                }
-            }
         }
+        let mut statics: Vec<StaticJson> = inner.read_statics(|t| {
+            t.iter()
+                .flat_map(|(name, data)| {
+                    data.iter()
+                        .filter(|d| matches!(d, Data::A(_) | Data::Aaaa(_)))
+                        .map(move |d| StaticJson {
+                            name: name.to_string(),
+                            ip: d.value(),
+                        })
+                })
+                .collect()
+        });
         statics.sort_by(|a, b| (&a.name, &a.ip).cmp(&(&b.name, &b.ip)));
         inner.file.statics = statics;
-        inner.file.save(state).map_err(DnsError::State)
+        let result = match &inner.state {
+            Some(state) => inner.file.save(state).map_err(DnsError::State),
+            None => Ok(()),
+        };
+        inner.file.statics = Vec::new();
+        result
     }
 
     /// Starts serving with `config` (restarting if already running) and records that it
@@ -199,7 +209,7 @@ impl Dns {
         };
         let mut inner = self.inner.borrow_mut();
         let mut zone = Zone::new(config.zone.clone());
-        zone.replace(Source::Static, inner.statics.clone());
+        zone.replace(Source::Static, std::mem::take(&mut inner.statics));
         zone.replace(Source::Certmesh, certmesh_table(&config.zone, &inner.certmesh));
         let zone = Rc::new(RefCell::new(zone));
         let stats = Rc::new(RefCell::new(Stats::default()));
@@ -241,21 +251,17 @@ impl Dns {
             list(&listen),
             list(shared.forwarder.upstreams())
         );
-        if persist {
-            let statics = std::mem::take(&mut inner.file.statics);
-            inner.file = DnsFile {
-                statics,
-                ..DnsFile::from_config(&config, true)
-            };
-            Self::save(&mut inner)?;
-        }
         inner.running = Some(Running {
-            config,
+            config: config.clone(),
             listen: listen.clone(),
             shared,
             _tasks: tasks,
             advertised,
         });
+        if persist {
+            inner.file = DnsFile::from_config(&config, true);
+            Self::save(&mut inner)?;
+        }
         Ok(listen)
     }
 
@@ -264,6 +270,7 @@ impl Dns {
         let Some(r) = inner.running.take() else {
             return false;
         };
+        inner.statics = std::mem::take(r.shared.zone.borrow_mut().table_mut(Source::Static));
         if let (Some(mdns), Some(instance)) = (&inner.mdns, &r.advertised) {
             mdns.withdraw(instance, ServiceType::parse("_dns._udp").ok().as_ref());
         }
@@ -298,36 +305,26 @@ impl Dns {
     /// Adds a static entry (already checked: a name in the zone, a LAN address) and saves.
     pub fn add_static(&self, name: &Name, ip: IpAddr) -> Result<(), DnsError> {
         let mut inner = self.inner.borrow_mut();
-        inner
-            .statics
-            .add(name, Data::ip(ip))
-            .map_err(|_| DnsError::Config(format!("{ip} is not a private address")))?;
-        Self::save(&mut inner)?;
         if let Some(r) = &inner.running {
-            let mut zone = r.shared.zone.borrow_mut();
+            let zone = r.shared.zone.borrow();
             if zone.table(Source::Certmesh).get(name).is_some()
                 || zone.table(Source::Mdns).get(name).is_some()
             {
                 crate::log!(Warn, "dns", "static {name} hides the automatic name {name}");
             }
-            zone.edit(Source::Static, |t| {
-                let _ = t.add(name, Data::ip(ip));
-            });
         }
-        Ok(())
+        inner
+            .with_statics(|t| t.add(name, Data::ip(ip)))
+            .map_err(|_| DnsError::Config(format!("{ip} is not a private address")))?;
+        Self::save(&mut inner)
     }
 
     /// Removes a static entry; returns whether it existed.
     pub fn remove_static(&self, name: &Name) -> Result<bool, DnsError> {
         let mut inner = self.inner.borrow_mut();
-        let found = inner.statics.remove(name);
+        let found = inner.with_statics(|t| t.remove(name));
         if found {
             Self::save(&mut inner)?;
-            if let Some(r) = &inner.running {
-                r.shared.zone.borrow_mut().edit(Source::Static, |t| {
-                    t.remove(name);
-                });
-            }
         }
         Ok(found)
     }
@@ -370,8 +367,8 @@ impl Dns {
     /// The static entries (for `list` when stopped).
     pub fn statics(&self) -> Vec<(Name, Vec<Data>)> {
         let inner = self.inner.borrow();
-        let mut v: Vec<(Name, Vec<Data>)> =
-            inner.statics.iter().map(|(n, d)| (n.clone(), d.to_vec())).collect();
+        let mut v: Vec<(Name, Vec<Data>)> = inner
+            .read_statics(|t| t.iter().map(|(n, d)| (n.clone(), d.to_vec())).collect());
         v.sort_by_key(|(n, _)| n.to_string());
         v
     }
@@ -394,7 +391,7 @@ impl Dns {
                 running: true,
                 zone: r.config.zone.to_string(),
                 names: r.shared.zone.borrow().name_count(),
-                statics: inner.statics.len(),
+                statics: inner.read_statics(Table::len),
                 listen: r.listen.clone(),
                 upstream: r.shared.forwarder.upstreams().to_vec(),
                 stats: r.shared.stats.borrow().clone(),
@@ -405,13 +402,31 @@ impl Dns {
                 running: false,
                 zone: inner.file.zone.clone(),
                 names: inner.statics.len(),
-                statics: inner.statics.len(),
+                statics: inner.read_statics(Table::len),
                 listen: Vec::new(),
                 upstream: Vec::new(),
                 stats: Stats::default(),
                 rate_limit: inner.file.rate_limit,
                 service_aliases: inner.file.service_aliases,
             },
+        }
+    }
+}
+
+impl Inner {
+    /// Changes the static entries wherever they live now (the zone while running).
+    fn with_statics<T>(&mut self, f: impl FnOnce(&mut Table) -> T) -> T {
+        match &self.running {
+            Some(r) => f(r.shared.zone.borrow_mut().table_mut(Source::Static)),
+            None => f(&mut self.statics),
+        }
+    }
+
+    /// Reads the static entries wherever they live now.
+    fn read_statics<T>(&self, f: impl FnOnce(&Table) -> T) -> T {
+        match &self.running {
+            Some(r) => f(r.shared.zone.borrow().table(Source::Static)),
+            None => f(&self.statics),
         }
     }
 }

@@ -96,6 +96,12 @@ impl Zone {
         &self.tables[source as usize]
     }
 
+    /// One source's table for changing (bumps the serial).
+    pub fn table_mut(&mut self, source: Source) -> &mut Table {
+        self.serial = self.serial.wrapping_add(1).max(1);
+        &mut self.tables[source as usize]
+    }
+
     /// Changes one source's table in place.
     pub fn edit(&mut self, source: Source, f: impl FnOnce(&mut Table)) {
         f(&mut self.tables[source as usize]);
