@@ -16,6 +16,7 @@
 
 pub mod answer;
 pub mod config;
+pub mod fastpath;
 pub mod forward;
 pub mod gateway;
 pub mod ratelimit;

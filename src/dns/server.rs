@@ -9,6 +9,7 @@
 //! level.
 
 use super::answer::{self, Context, Kind, Outcome};
+use super::fastpath::{plain, AnswerCache};
 use super::forward::{Forwarder, ReplyTo, Waiter};
 use super::ratelimit::{RateLimiter, Verdict};
 use super::stats::Stats;
@@ -66,6 +67,7 @@ pub struct Shared {
     pub forwarder: Rc<Forwarder>,
     /// The executor forwarded queries run on.
     pub ex: Rc<LocalExecutor<'static>>,
+    cache: RefCell<AnswerCache>,
     counter: Cell<usize>,
     tcp_open: Cell<usize>,
 }
@@ -87,9 +89,27 @@ impl Shared {
             acl,
             forwarder,
             ex,
+            cache: RefCell::new(AnswerCache::default()),
             counter: Cell::new(0),
             tcp_open: Cell::new(0),
         }
+    }
+
+    /// A cached local answer to a plain query from an allowed client (UDP only).
+    fn fast(&self, packet: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
+        let q = plain(packet)?;
+        if !self.acl.allows(peer.ip()) {
+            return None;
+        }
+        let serial = self.zone.borrow().serial();
+        let reply = self.cache.borrow_mut().answer(serial, packet, q)?;
+        if enabled(Level::Debug) {
+            log_query(packet, peer, &Outcome::Reply(Vec::new(), Kind::Local(None)));
+        }
+        let mut stats = self.stats.borrow_mut();
+        stats.total += 1;
+        stats.local += 1;
+        Some(reply)
     }
 
     /// Runs one query through the pure handler and counts what happened.
@@ -101,7 +121,14 @@ impl Shared {
             allowed: self.acl.allows(peer.ip()),
             rotate: n,
         };
-        let outcome = answer::handle(&self.zone.borrow(), packet, ctx);
+        let zone = self.zone.borrow();
+        let outcome = answer::handle(&zone, packet, ctx);
+        if let (Outcome::Reply(bytes, Kind::Local(_)), false, true) = (&outcome, tcp, ctx.allowed) {
+            if let Some(q) = plain(packet) {
+                self.cache.borrow_mut().store(zone.serial(), packet, q, bytes);
+            }
+        }
+        drop(zone);
         let mut stats = self.stats.borrow_mut();
         stats.total += 1;
         match &outcome {
@@ -155,6 +182,11 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
                 }
                 continue;
             }
+        }
+        if let Some(bytes) = shared.fast(packet, peer) {
+            let _ = sock.get_ref().send_to(&bytes, peer);
+            shared.stats.borrow_mut().latency(started.elapsed());
+            continue;
         }
         match shared.decide(packet, peer, false) {
             Outcome::Drop => {}
