@@ -96,7 +96,7 @@ pub fn handle(zone: &Zone, packet: &[u8], ctx: Context) -> Outcome {
             reply.answers.push(record(
                 &question.name,
                 source.ttl(),
-                RData::Ptr(name.clone()),
+                RData::Ptr(name),
             ));
             return finish(reply, Rcode::NOERROR, cap, Kind::Local(Some(source)));
         }

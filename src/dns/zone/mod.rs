@@ -12,7 +12,7 @@ mod addr;
 mod table;
 
 pub use addr::{is_lan_address, parse_reverse, reverse_name};
-pub use table::{Data, Table};
+pub use table::{name_of, with_key, Data, Table};
 
 use koi_wire::dns::Name;
 use std::fmt;
@@ -114,8 +114,8 @@ impl Zone {
         let hidden = Source::ALL
             .iter()
             .filter(|s| **s < source)
-            .flat_map(|s| table.names().filter(|n| self.table(*s).get(n).is_some()))
-            .cloned()
+            .flat_map(|s| table.keys().filter(|k| self.table(*s).get_key(k).is_some()))
+            .map(name_of)
             .collect();
         self.tables[source as usize] = table;
         self.serial = self.serial.wrapping_add(1).max(1);
@@ -124,13 +124,15 @@ impl Zone {
 
     /// The records of `name` and the source that owns it.
     pub fn lookup(&self, name: &Name) -> Option<(Source, &[Data])> {
-        Source::ALL
-            .iter()
-            .find_map(|s| self.table(*s).get(name).map(|d| (*s, d)))
+        with_key(name, |key| {
+            Source::ALL
+                .iter()
+                .find_map(|s| self.table(*s).get_key(key).map(|d| (*s, d)))
+        })
     }
 
     /// The name of a local address, for PTR, and its source.
-    pub fn reverse(&self, ip: IpAddr) -> Option<(Source, &Name)> {
+    pub fn reverse(&self, ip: IpAddr) -> Option<(Source, Name)> {
         Source::ALL
             .iter()
             .find_map(|s| self.table(*s).reverse(ip).map(|n| (*s, n)))
@@ -146,8 +148,8 @@ impl Zone {
         let mut n = 0;
         for (i, table) in self.tables.iter().enumerate() {
             n += table
-                .names()
-                .filter(|name| !self.tables[..i].iter().any(|t| t.get(name).is_some()))
+                .keys()
+                .filter(|k| !self.tables[..i].iter().any(|t| t.get_key(k).is_some()))
                 .count();
         }
         n
@@ -157,9 +159,11 @@ impl Zone {
     pub fn entries(&self) -> Vec<(Name, Source, Vec<Data>)> {
         let mut out = Vec::new();
         for (i, source) in Source::ALL.iter().enumerate() {
-            for (name, data) in self.tables[i].iter() {
-                if !self.tables[..i].iter().any(|t| t.get(name).is_some()) {
-                    out.push((name.clone(), *source, data.to_vec()));
+            for (key, data) in self.tables[i].keys().filter_map(|k| {
+                self.tables[i].get_key(k).map(|d| (k, d))
+            }) {
+                if !self.tables[..i].iter().any(|t| t.get_key(key).is_some()) {
+                    out.push((name_of(key), *source, data.to_vec()));
                 }
             }
         }

@@ -40,9 +40,9 @@ fn reverse_follows_removal() {
     let ip = Ipv4Addr::new(10, 1, 1, 1);
     t.add(&n("a.lan"), Data::A(ip)).unwrap();
     t.add(&n("b.lan"), Data::A(ip)).unwrap();
-    assert_eq!(t.reverse(ip.into()), Some(&n("a.lan")));
+    assert_eq!(t.reverse(ip.into()), Some(n("a.lan")));
     assert!(t.remove(&n("a.lan")));
-    assert_eq!(t.reverse(ip.into()), Some(&n("b.lan")));
+    assert_eq!(t.reverse(ip.into()), Some(n("b.lan")));
     assert!(t.remove(&n("b.lan")));
     assert_eq!(t.reverse(ip.into()), None);
 }
