@@ -151,7 +151,7 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
     let mut b_cmd = bed.exec(3, "python3");
     b_cmd.args([browse, "_dns._udp.local.", "v4"]);
     let browser = Proc::spawn(b_cmd);
-    assert!(wait_until(LIMIT, || browser.text().contains("koi-one")), "no _dns._udp: {}", browser.text());
+    assert!(wait_until(LIMIT, || browser.text().contains("koi-one")), "no _dns._udp: {}\nagent: {}", browser.text(), agent.text());
     drop(browser);
 
     // Withdrawn: gone from DNS well within its 30 s TTL.
