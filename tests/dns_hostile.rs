@@ -156,13 +156,22 @@ fn every_malformed_class_gets_formerr_and_runts_get_silence() {
     let ok = Message::parse(&udp(addr, &good(), Duration::from_secs(2)).unwrap()).unwrap();
     assert_eq!(ok.rcode(), Rcode::NOERROR);
     for (what, bytes) in malformed() {
-        let reply = udp(addr, &bytes, Duration::from_secs(2)).unwrap_or_else(|| panic!("{what}: no FORMERR"));
-        let m = Message::parse(&reply).unwrap_or_else(|e| panic!("{what}: our reply does not parse: {e:?}"));
+        let reply = udp(addr, &bytes, Duration::from_secs(2))
+            .unwrap_or_else(|| panic!("{what}: no FORMERR"));
+        let m = Message::parse(&reply)
+            .unwrap_or_else(|e| panic!("{what}: our reply does not parse: {e:?}"));
         assert_eq!((m.header.id, m.rcode()), (0xbeef, Rcode::FORMERR), "{what}");
         assert!(m.header.qr(), "{what}");
     }
-    for runt in [vec![], vec![0xbe], vec![0xbe, 0xef, 1, 0, 0, 1, 0, 0, 0, 0, 0]] {
-        assert!(udp(addr, &runt, Duration::from_millis(300)).is_none(), "runt {runt:?} answered");
+    for runt in [
+        vec![],
+        vec![0xbe],
+        vec![0xbe, 0xef, 1, 0, 0, 1, 0, 0, 0, 0, 0],
+    ] {
+        assert!(
+            udp(addr, &runt, Duration::from_millis(300)).is_none(),
+            "runt {runt:?} answered"
+        );
     }
     alive(&r);
 }
@@ -188,13 +197,25 @@ fn responses_are_never_answered_and_opcodes_and_counts_get_the_right_errors() {
     let addr = r.addr();
     let mut resp = query("nas.lan", RecordType::A, None);
     resp.header.set(Header::QR, true);
-    assert!(unanswered(addr, &resp.encode(512).unwrap()), "a QR=1 packet was answered");
+    assert!(
+        unanswered(addr, &resp.encode(512).unwrap()),
+        "a QR=1 packet was answered"
+    );
     let mut garbage_resp = vec![0xbe, 0xef, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0];
-    assert!(unanswered(addr, &garbage_resp), "a malformed QR=1 packet was answered");
+    assert!(
+        unanswered(addr, &garbage_resp),
+        "a malformed QR=1 packet was answered"
+    );
     garbage_resp[2] = 0x84;
     assert!(unanswered(addr, &garbage_resp));
 
-    for op in [Opcode::IQUERY, Opcode::STATUS, Opcode::NOTIFY, Opcode::UPDATE, Opcode(15)] {
+    for op in [
+        Opcode::IQUERY,
+        Opcode::STATUS,
+        Opcode::NOTIFY,
+        Opcode::UPDATE,
+        Opcode(15),
+    ] {
         let mut m = query("nas.lan", RecordType::A, None);
         m.header.set_opcode(op);
         let a = ask(addr, &m);
@@ -223,7 +244,10 @@ fn any_is_minimal_and_zone_transfers_are_refused() {
     assert_eq!(axfr.rcode(), Rcode::REFUSED);
     assert!(axfr.answers.is_empty());
     let t = r.dig(&["lan", "AXFR"]);
-    assert!(t.contains("Transfer failed") || t.contains("REFUSED"), "{t}");
+    assert!(
+        t.contains("Transfer failed") || t.contains("REFUSED"),
+        "{t}"
+    );
     let i = r.dig(&["lan", "IXFR=1"]);
     assert!(i.contains("REFUSED") || i.contains("failed"), "{i}");
     alive(&r);
@@ -239,7 +263,10 @@ fn tcp_length_zero_length_past_data_slow_drip_and_pipelining() {
     tcp_write(&mut s, &[0, 0]);
     let t = Instant::now();
     assert!(tcp_read(&mut s).is_none());
-    assert!(t.elapsed() < Duration::from_secs(2), "length 0 not closed promptly");
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "length 0 not closed promptly"
+    );
 
     // A length larger than the data: closed at the 5 s deadline, not before.
     let mut s = tcp_connect(addr);
@@ -247,7 +274,10 @@ fn tcp_length_zero_length_past_data_slow_drip_and_pipelining() {
     tcp_write(&mut s, &[0, 100, 1, 2, 3]);
     assert!(tcp_read(&mut s).is_none());
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(4500) && took < Duration::from_secs(8), "closed after {took:?}");
+    assert!(
+        took >= Duration::from_millis(4500) && took < Duration::from_secs(8),
+        "closed after {took:?}"
+    );
 
     // One byte per second of a real query: closed at the deadline, before the query is whole.
     let bytes = framed(&query("nas.lan", RecordType::A, None).encode(512).unwrap());
@@ -255,7 +285,9 @@ fn tcp_length_zero_length_past_data_slow_drip_and_pipelining() {
     let t = Instant::now();
     let mut closed_at = None;
     let mut probe = s.try_clone().unwrap();
-    probe.set_read_timeout(Some(Duration::from_millis(900))).unwrap();
+    probe
+        .set_read_timeout(Some(Duration::from_millis(900)))
+        .unwrap();
     for b in &bytes {
         if s.write_all(&[*b]).is_err() {
             closed_at = Some(t.elapsed());
@@ -275,7 +307,10 @@ fn tcp_length_zero_length_past_data_slow_drip_and_pipelining() {
         }
     }
     let closed_at = closed_at.expect("slow-drip connection was never closed");
-    assert!(closed_at < Duration::from_secs(8), "closed after {closed_at:?}");
+    assert!(
+        closed_at < Duration::from_secs(8),
+        "closed after {closed_at:?}"
+    );
 
     // 1,000 pipelined queries in one write: 1,000 answers, in order.
     let mut s = tcp_connect(addr);
@@ -301,7 +336,8 @@ fn a_flood_of_10000_queries_a_second_from_one_source_is_held_to_the_rate() {
     let r = start("dns-hostile-flood", &["--rate-limit", &RATE.to_string()]);
     let addr = r.addr();
     let s = Arc::new(UdpSocket::bind("127.0.0.1:0").unwrap());
-    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
     let answers = Arc::new(AtomicU64::new(0));
     let slips = Arc::new(AtomicU64::new(0));
     let reader = {
@@ -336,19 +372,32 @@ fn a_flood_of_10000_queries_a_second_from_one_source_is_held_to_the_rate() {
     let answered = answers.load(Ordering::Relaxed);
     let slipped = slips.load(Ordering::Relaxed);
     let rate = sent as f64 / secs;
-    eprintln!("flood: sent {sent} in {secs:.2}s ({rate:.0} q/s), answered {answered}, slipped {slipped}");
-    assert!(rate >= 8000.0, "the flood was too slow to prove anything: {rate:.0} q/s");
+    eprintln!(
+        "flood: sent {sent} in {secs:.2}s ({rate:.0} q/s), answered {answered}, slipped {slipped}"
+    );
+    assert!(
+        rate >= 8000.0,
+        "the flood was too slow to prove anything: {rate:.0} q/s"
+    );
     // At most the burst plus the rate over the flood's duration (plus the reader's tail).
     let limit = RATE + (RATE as f64 * (secs + 0.6)) as u64;
     assert!(answered <= limit, "answered {answered} > {limit}");
-    assert!(answered >= RATE, "the limiter starved the client: {answered}");
+    assert!(
+        answered >= RATE,
+        "the limiter starved the client: {answered}"
+    );
     // Slip: about every second limited query gets a TC answer to retry over TCP.
     let limited = sent - answered;
-    assert!(slipped > limited / 4 && slipped <= limited / 2 + 1, "slipped {slipped} of {limited}");
+    assert!(
+        slipped > limited / 4 && slipped <= limited / 2 + 1,
+        "slipped {slipped} of {limited}"
+    );
     assert!(r.status_field("rate_limited") >= limited - 10);
     // Another /24 (127.0.1.0/24) is not held back by the flooder's bucket; TCP never is.
     let other = UdpSocket::bind("127.0.1.1:0").unwrap();
-    other.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    other
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
     other.send_to(&packet, addr).unwrap();
     let mut buf = [0u8; 512];
     let n = other.recv(&mut buf).expect("another network is answered");

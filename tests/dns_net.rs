@@ -65,7 +65,11 @@ impl Drop for Proc {
 }
 
 fn out(mut cmd: Command) -> String {
-    let o: Output = cmd.stdin(Stdio::null()).env_remove("KOI_STATE_DIR").output().expect("run");
+    let o: Output = cmd
+        .stdin(Stdio::null())
+        .env_remove("KOI_STATE_DIR")
+        .output()
+        .expect("run");
     String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
 }
 
@@ -76,39 +80,74 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
     }
     let bed = TestBed::new("dnsnet", 3);
     // The bed's 10.x.y.0/24 is private, as a .lan name's address must be.
-        let [_, b, c] = bed.subnet();
+    let [_, b, c] = bed.subnet();
     let private = |h: usize| format!("10.{b}.{c}.{h}");
     // Host 3 also gets an address outside every subnet host 1 serves, routed on-link.
     let outsider = format!("192.168.{c}.3");
-    assert!(bed.exec(3, "ip").args(["addr", "add", &format!("{outsider}/32"), "dev", "eth0"]).status().unwrap().success());
+    assert!(bed
+        .exec(3, "ip")
+        .args(["addr", "add", &format!("{outsider}/32"), "dev", "eth0"])
+        .status()
+        .unwrap()
+        .success());
     let out_net = format!("192.168.{c}.0/24");
-    assert!(bed.exec(1, "ip").args(["route", "add", &out_net, "dev", "eth0"]).status().unwrap().success());
+    assert!(bed
+        .exec(1, "ip")
+        .args(["route", "add", &out_net, "dev", "eth0"])
+        .status()
+        .unwrap()
+        .success());
 
     let dir = TempDir::new("dnsnet-agent");
     let mut agent_cmd = bed.exec(1, koi_bin());
-    agent_cmd.args(["agent", "--control", "127.0.0.1:0", "--state-dir", dir.str(), "--hostname", "koi-one", "--interfaces", "eth0"]);
+    agent_cmd.args([
+        "agent",
+        "--control",
+        "127.0.0.1:0",
+        "--state-dir",
+        dir.str(),
+        "--hostname",
+        "koi-one",
+        "--interfaces",
+        "eth0",
+    ]);
     let agent = Proc::spawn(agent_cmd);
-    assert!(wait_until(LIMIT, || dir.path().join("agent.json").exists()), "{}", agent.text());
+    assert!(
+        wait_until(LIMIT, || dir.path().join("agent.json").exists()),
+        "{}",
+        agent.text()
+    );
     let koi = |args: &[&str]| {
         let mut cmd = bed.exec(1, koi_bin());
         cmd.args(args).args(["--state-dir", dir.str()]);
         out(cmd)
     };
     let served = koi(&["dns", "serve", "--upstream", "127.0.0.1:9"]);
-    assert!(served.contains("serving zone lan on"), "{served}\n{}", agent.text());
+    assert!(
+        served.contains("serving zone lan on"),
+        "{served}\n{}",
+        agent.text()
+    );
     // The default is the LAN interface addresses, never 0.0.0.0 or loopback.
-    assert!(served.contains(&format!("{}:53", private(1))) && !served.contains("0.0.0.0") && !served.contains("127.0.0.1:53"), "{served}");
+    assert!(
+        served.contains(&format!("{}:53", private(1)))
+            && !served.contains("0.0.0.0")
+            && !served.contains("127.0.0.1:53"),
+        "{served}"
+    );
     assert!(koi(&["dns", "add", "nas", &private(50)]).contains("added nas.lan"));
 
     let server = format!("@{}", private(1));
     let dig = |args: &[&str]| {
         let mut cmd = bed.exec(3, "dig");
-        cmd.args([server.as_str(), "+time=2", "+tries=1"]).args(args);
+        cmd.args([server.as_str(), "+time=2", "+tries=1"])
+            .args(args);
         out(cmd)
     };
     let kdig = |args: &[&str]| {
         let mut cmd = bed.exec(3, "kdig");
-        cmd.args([server.as_str(), "+time=2", "+retry=0"]).args(args);
+        cmd.args([server.as_str(), "+time=2", "+retry=0"])
+            .args(args);
         out(cmd)
     };
     assert!(dig(&["+short", "nas.lan"]).contains(&private(50)));
@@ -116,16 +155,33 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
     // python-zeroconf on host 2 registers _grafana._tcp for host stone-05 at its private address.
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/zc_register.py");
     let mut zc_cmd = bed.exec(2, "python3");
-    zc_cmd.args([script, "Grafana", "_grafana._tcp.local.", "3000", "stone-05.local.", "v4", &private(2), "path=/"]);
+    zc_cmd.args([
+        script,
+        "Grafana",
+        "_grafana._tcp.local.",
+        "3000",
+        "stone-05.local.",
+        "v4",
+        &private(2),
+        "path=/",
+    ]);
     let mut zc = Proc::spawn(zc_cmd);
-    assert!(wait_until(LIMIT, || zc.text().contains("registered")), "zeroconf: {}", zc.text());
+    assert!(
+        wait_until(LIMIT, || zc.text().contains("registered")),
+        "zeroconf: {}",
+        zc.text()
+    );
 
     let mut last = String::new();
     let resolved = wait_until(LIMIT, || {
         last = dig(&["+short", "grafana.lan"]);
         last.contains(&private(2))
     });
-    assert!(resolved, "grafana.lan never resolved: {last}\nagent: {}", agent.text());
+    assert!(
+        resolved,
+        "grafana.lan never resolved: {last}\nagent: {}",
+        agent.text()
+    );
     assert!(kdig(&["+short", "grafana.lan"]).contains(&private(2)));
     assert!(dig(&["+short", "grafana-stone-05.lan"]).contains(&private(2)));
     assert!(dig(&["+short", "stone-05.lan"]).contains(&private(2)));
@@ -135,12 +191,18 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
     let txt = dig(&["+short", "grafana-stone-05.lan", "TXT"]);
     assert!(txt.contains("path=/"), "{txt}");
     let list = koi(&["dns", "list"]);
-    assert!(list.contains("grafana.lan") && list.contains("mdns") && list.contains("nas.lan"), "{list}");
+    assert!(
+        list.contains("grafana.lan") && list.contains("mdns") && list.contains("nas.lan"),
+        "{list}"
+    );
     let lookup = koi(&["dns", "lookup", "grafana"]);
     assert!(lookup.contains("(from mdns)"), "{lookup}");
     // The names generated for stone-05 are recorded for its certificate.
     let log = agent.text();
-    assert!(log.contains("names for stone-05.local:") && log.contains("grafana.lan"), "{log}");
+    assert!(
+        log.contains("names for stone-05.local:") && log.contains("grafana.lan"),
+        "{log}"
+    );
 
     // REFUSED for a client outside the served subnets.
     let refused = dig(&["-b", &outsider, "nas.lan"]);
@@ -151,14 +213,28 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
     let mut b_cmd = bed.exec(3, "python3");
     b_cmd.args([browse, "_dns._udp.local.", "v4"]);
     let browser = Proc::spawn(b_cmd);
-    assert!(wait_until(LIMIT, || browser.text().contains("koi-one")), "no _dns._udp: {}\nagent: {}", browser.text(), agent.text());
+    assert!(
+        wait_until(LIMIT, || browser.text().contains("koi-one")),
+        "no _dns._udp: {}\nagent: {}",
+        browser.text(),
+        agent.text()
+    );
     drop(browser);
 
     // Withdrawn: gone from DNS well within its 30 s TTL.
     zc.close_stdin();
     let t = Instant::now();
-    let gone = wait_until(Duration::from_secs(30), || dig(&["grafana.lan"]).contains("status: NXDOMAIN"));
-    assert!(gone, "grafana.lan still resolves after withdrawal: {}", dig(&["grafana.lan"]));
+    let gone = wait_until(Duration::from_secs(30), || {
+        dig(&["grafana.lan"]).contains("status: NXDOMAIN")
+    });
+    assert!(
+        gone,
+        "grafana.lan still resolves after withdrawal: {}",
+        dig(&["grafana.lan"])
+    );
     eprintln!("grafana.lan gone {:?} after withdrawal", t.elapsed());
-    assert!(dig(&["+short", "nas.lan"]).contains(&private(50)), "the static name stays");
+    assert!(
+        dig(&["+short", "nas.lan"]).contains(&private(50)),
+        "the static name stays"
+    );
 }

@@ -98,7 +98,10 @@ fn start_dns(
         Ok(d) => d,
         Err(e) => {
             crate::log!(Error, "dns", "cannot load DNS state: {e}");
-            apis.push(Rc::new(Unavailable::new("dns", &format!("not running ({e})"))));
+            apis.push(Rc::new(Unavailable::new(
+                "dns",
+                &format!("not running ({e})"),
+            )));
             return;
         }
     };

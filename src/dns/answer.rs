@@ -13,9 +13,7 @@
 //! [`crate::dns::fuzzing`]).
 
 use super::zone::{parse_reverse, Data, Source, Zone, NEGATIVE_TTL};
-use koi_wire::dns::{
-    Class, Edns, Header, Message, Name, Opcode, RData, Rcode, Record, RecordType,
-};
+use koi_wire::dns::{Class, Edns, Header, Message, Name, Opcode, RData, Rcode, Record, RecordType};
 
 /// The largest UDP answer we send (the DNS flag day 2020 value).
 pub const MAX_UDP: u16 = 1232;
@@ -93,11 +91,9 @@ pub fn handle(zone: &Zone, packet: &[u8], ctx: Context) -> Outcome {
         if let Some((source, name)) = parse_reverse(&question.name).and_then(|ip| zone.reverse(ip))
         {
             reply.header.set(Header::AA, true);
-            reply.answers.push(record(
-                &question.name,
-                source.ttl(),
-                RData::Ptr(name),
-            ));
+            reply
+                .answers
+                .push(record(&question.name, source.ttl(), RData::Ptr(name)));
             return finish(reply, Rcode::NOERROR, cap, Kind::Local(Some(source)));
         }
     }
@@ -182,7 +178,12 @@ fn our_opt(extended_rcode: u8) -> Record {
     .to_record(Vec::new())
 }
 
-fn error_reply(header: Header, question: Option<&koi_wire::dns::Question>, rcode: Rcode, ctx: Context) -> Outcome {
+fn error_reply(
+    header: Header,
+    question: Option<&koi_wire::dns::Question>,
+    rcode: Rcode,
+    ctx: Context,
+) -> Outcome {
     let mut h = Header {
         id: header.id,
         flags: Header::QR,
@@ -244,7 +245,12 @@ pub fn encode_capped(reply: &Message, cap: usize) -> Option<Vec<u8>> {
     let mut short = Message {
         header: reply.header,
         questions: reply.questions.clone(),
-        additionals: reply.additionals.iter().filter(|r| r.is_opt()).cloned().collect(),
+        additionals: reply
+            .additionals
+            .iter()
+            .filter(|r| r.is_opt())
+            .cloned()
+            .collect(),
         ..Message::default()
     };
     short.header.set(Header::TC, true);
@@ -281,7 +287,9 @@ fn local(
     let wanted: Vec<&Data> = if qtype == RecordType::ANY {
         // RFC 8482: one RRset, the first type the name has.
         let first = data.first().map(Data::type_name);
-        data.iter().filter(|d| Some(d.type_name()) == first).collect()
+        data.iter()
+            .filter(|d| Some(d.type_name()) == first)
+            .collect()
     } else {
         data.iter().filter(|d| matches_type(d, qtype)).collect()
     };
@@ -305,7 +313,11 @@ fn add_addresses(zone: &Zone, target: &Name, reply: &mut Message) {
     let Some((source, data)) = zone.lookup(target) else {
         return;
     };
-    let at = reply.additionals.iter().position(Record::is_opt).unwrap_or(reply.additionals.len());
+    let at = reply
+        .additionals
+        .iter()
+        .position(Record::is_opt)
+        .unwrap_or(reply.additionals.len());
     let mut extra: Vec<Record> = data
         .iter()
         .filter(|d| matches!(d, Data::A(_) | Data::Aaaa(_)))
@@ -344,7 +356,9 @@ fn to_rdata(d: &Data) -> RData {
 /// The zone's SOA record.
 pub fn soa(zone: &Zone, ttl: u32) -> Record {
     let origin = zone.origin();
-    let mname = origin.prepend_label("koi").unwrap_or_else(|_| origin.clone());
+    let mname = origin
+        .prepend_label("koi")
+        .unwrap_or_else(|_| origin.clone());
     let rname = origin
         .prepend_label("hostmaster")
         .unwrap_or_else(|_| origin.clone());

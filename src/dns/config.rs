@@ -77,8 +77,14 @@ fn err<T>(msg: String) -> Result<T, ConfigError> {
 /// Parses a zone name (`lan`, `home.arpa`).
 pub fn parse_zone(text: &str) -> Result<Name, ConfigError> {
     let t = text.trim().trim_end_matches('.');
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') {
-        return err(format!("--zone {text:?}: use a domain like lan or home.arpa"));
+    if t.is_empty()
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return err(format!(
+            "--zone {text:?}: use a domain like lan or home.arpa"
+        ));
     }
     Name::from_dotted(t).map_err(|e| ConfigError(format!("--zone {text:?}: {e}")))
 }
@@ -123,7 +129,8 @@ pub fn static_name(text: &str, zone: &Name) -> Result<Name, ConfigError> {
         && t.split('.').all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         });
     if !ok {
         return err(format!(
@@ -160,14 +167,16 @@ pub fn resolv_conf_upstreams(text: &str, ours: &[SocketAddr]) -> Vec<SocketAddr>
     text.lines()
         .filter_map(|l| {
             let mut words = l.split_whitespace();
-            (words.next() == Some("nameserver")).then(|| words.next()).flatten()
+            (words.next() == Some("nameserver"))
+                .then(|| words.next())
+                .flatten()
         })
         .filter_map(|w| w.split('%').next().and_then(|w| w.parse::<IpAddr>().ok()))
         .map(|ip| SocketAddr::new(ip, 53))
         .filter(|sa| {
-            !ours.iter().any(|o| {
-                o.port() == sa.port() && (o.ip() == sa.ip() || o.ip().is_unspecified())
-            })
+            !ours
+                .iter()
+                .any(|o| o.port() == sa.port() && (o.ip() == sa.ip() || o.ip().is_unspecified()))
         })
         .collect()
 }
@@ -251,7 +260,11 @@ impl DnsFile {
         Ok(DnsConfig {
             zone: parse_zone(&self.zone)?,
             port: self.port,
-            listen: self.listen.iter().map(|l| parse_listen(l)).collect::<Result<_, _>>()?,
+            listen: self
+                .listen
+                .iter()
+                .map(|l| parse_listen(l))
+                .collect::<Result<_, _>>()?,
             upstream: self
                 .upstream
                 .iter()
@@ -283,9 +296,18 @@ mod tests {
     #[test]
     fn names_get_the_zone_and_public_ips_are_refused() {
         let lan = parse_zone("lan").unwrap();
-        assert_eq!(static_name("grafana", &lan).unwrap().to_string(), "grafana.lan");
-        assert_eq!(static_name("grafana", &lan).unwrap(), Name::from_dotted("grafana.lan").unwrap());
-        assert_eq!(static_name("nas.LAN.", &lan).unwrap(), Name::from_dotted("nas.lan").unwrap());
+        assert_eq!(
+            static_name("grafana", &lan).unwrap().to_string(),
+            "grafana.lan"
+        );
+        assert_eq!(
+            static_name("grafana", &lan).unwrap(),
+            Name::from_dotted("grafana.lan").unwrap()
+        );
+        assert_eq!(
+            static_name("nas.LAN.", &lan).unwrap(),
+            Name::from_dotted("nas.lan").unwrap()
+        );
         assert!(static_name("bad name", &lan).is_err());
         assert!(static_name("lan", &lan).is_err());
         let e = static_ip("8.8.8.8").unwrap_err();
@@ -295,10 +317,17 @@ mod tests {
 
     #[test]
     fn resolv_conf_skips_ourselves() {
-        let text = "# x\nnameserver 10.0.0.1\nnameserver 127.0.0.1\nnameserver fe80::1%eth0\nsearch lan\n";
+        let text =
+            "# x\nnameserver 10.0.0.1\nnameserver 127.0.0.1\nnameserver fe80::1%eth0\nsearch lan\n";
         let ours = ["127.0.0.1:53".parse().unwrap()];
         let ups = resolv_conf_upstreams(text, &ours);
-        assert_eq!(ups, vec!["10.0.0.1:53".parse().unwrap(), "[fe80::1]:53".parse().unwrap()]);
+        assert_eq!(
+            ups,
+            vec![
+                "10.0.0.1:53".parse().unwrap(),
+                "[fe80::1]:53".parse().unwrap()
+            ]
+        );
         assert_eq!(parse_upstream("127.0.0.1:5301").unwrap().port(), 5301);
         assert_eq!(parse_upstream("192.168.1.1").unwrap().port(), 53);
     }

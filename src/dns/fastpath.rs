@@ -93,7 +93,12 @@ impl AnswerCache {
     /// Fills `key` with the lowercased question and the EDNS flag.
     fn fill_key(key: &mut Vec<u8>, packet: &[u8], q: Plain) -> Option<()> {
         key.clear();
-        key.extend(packet.get(12..q.question_end)?.iter().map(u8::to_ascii_lowercase));
+        key.extend(
+            packet
+                .get(12..q.question_end)?
+                .iter()
+                .map(u8::to_ascii_lowercase),
+        );
         key.push(u8::from(q.edns));
         Some(())
     }
@@ -138,7 +143,8 @@ impl AnswerCache {
             self.answers.clear();
         }
         if Self::fill_key(&mut self.key, packet, q).is_some() {
-            self.answers.insert(self.key.as_slice().into(), reply.into());
+            self.answers
+                .insert(self.key.as_slice().into(), reply.into());
         }
     }
 }
@@ -154,9 +160,19 @@ mod tests {
         let mut m = Message::default();
         m.header.id = id;
         m.header.set(Header::RD, rd);
-        m.questions.push(Question::new(Name::from_dotted(name).unwrap(), RecordType::A, Class::IN));
+        m.questions.push(Question::new(
+            Name::from_dotted(name).unwrap(),
+            RecordType::A,
+            Class::IN,
+        ));
         if edns {
-            m.additionals.push(Edns { udp_payload_size: 4096, ..Edns::default() }.to_record(Vec::new()));
+            m.additionals.push(
+                Edns {
+                    udp_payload_size: 4096,
+                    ..Edns::default()
+                }
+                .to_record(Vec::new()),
+            );
         }
         m.encode(512).unwrap()
     }
@@ -165,9 +181,17 @@ mod tests {
     fn a_cached_answer_equals_the_full_path_answer() {
         let mut zone = Zone::new(Name::from_dotted("lan").unwrap());
         zone.edit(Source::Static, |t| {
-            t.add(&Name::from_dotted("nas.lan").unwrap(), Data::A("10.0.0.2".parse().unwrap())).unwrap();
+            t.add(
+                &Name::from_dotted("nas.lan").unwrap(),
+                Data::A("10.0.0.2".parse().unwrap()),
+            )
+            .unwrap();
         });
-        let ctx = Context { tcp: false, allowed: true, rotate: 0 };
+        let ctx = Context {
+            tcp: false,
+            allowed: true,
+            rotate: 0,
+        };
         let full = |p: &[u8]| match handle(&zone, p, ctx) {
             Outcome::Reply(b, _) => b,
             o => panic!("{o:?}"),
@@ -177,7 +201,11 @@ mod tests {
         let q = plain(&first).unwrap();
         assert_eq!(cache.answer(zone.serial(), &first, q), None);
         cache.store(zone.serial(), &first, q, &full(&first));
-        for (name, id, rd, edns) in [("NAS.Lan", 77, false, true), ("nas.lan", 9, true, true), ("nope.lan", 3, true, true)] {
+        for (name, id, rd, edns) in [
+            ("NAS.Lan", 77, false, true),
+            ("nas.lan", 9, true, true),
+            ("nope.lan", 3, true, true),
+        ] {
             let p = query(name, id, rd, edns);
             let q = plain(&p).unwrap();
             match cache.answer(zone.serial(), &p, q) {

@@ -60,7 +60,11 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// A forwarder to `upstreams`, tried in order, each for at most `timeout`.
-    pub fn new(upstreams: Vec<SocketAddr>, timeout: Duration, stats: Rc<RefCell<Stats>>) -> Forwarder {
+    pub fn new(
+        upstreams: Vec<SocketAddr>,
+        timeout: Duration,
+        stats: Rc<RefCell<Stats>>,
+    ) -> Forwarder {
         Forwarder {
             upstreams,
             timeout,
@@ -164,7 +168,11 @@ pub fn relay(query: &Message, upstream: &Message, cap: usize) -> Option<Vec<u8>>
 }
 
 /// Asks each upstream in turn; the first valid answer wins.
-pub async fn ask_upstreams(upstreams: &[SocketAddr], q: &Question, timeout: Duration) -> Option<Message> {
+pub async fn ask_upstreams(
+    upstreams: &[SocketAddr],
+    q: &Question,
+    timeout: Duration,
+) -> Option<Message> {
     for up in upstreams {
         if let Some(m) = ask_one(*up, q, timeout).await {
             return Some(m);
@@ -292,7 +300,11 @@ mod tests {
 
     #[test]
     fn only_exact_answers_count() {
-        let q = Question::new(Name::from_dotted("Example.com").unwrap(), RecordType::A, Class::IN);
+        let q = Question::new(
+            Name::from_dotted("Example.com").unwrap(),
+            RecordType::A,
+            Class::IN,
+        );
         let mut r = Message::default();
         r.header.id = 7;
         r.header.set(Header::QR, true);

@@ -156,7 +156,10 @@ impl Capability for DnsApi {
                     s.stats.total
                 )
             } else {
-                format!("stopped ({} static names); start with `koi dns serve`", s.statics)
+                format!(
+                    "stopped ({} static names); start with `koi dns serve`",
+                    s.statics
+                )
             },
         }
     }
@@ -361,14 +364,27 @@ pub fn rdata_text(r: &RData) -> String {
         RData::A(a) => a.to_string(),
         RData::Aaaa(a) => a.to_string(),
         RData::Ns(n) | RData::Cname(n) | RData::Ptr(n) => n.to_string(),
-        RData::Mx { preference, exchange } => format!("{preference} {exchange}"),
-        RData::Srv { priority, weight, port, target } => format!("{priority} {weight} {port} {target}"),
+        RData::Mx {
+            preference,
+            exchange,
+        } => format!("{preference} {exchange}"),
+        RData::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => format!("{priority} {weight} {port} {target}"),
         RData::Txt(t) => t
             .iter()
             .map(|s| format!("{:?}", String::from_utf8_lossy(s)))
             .collect::<Vec<_>>()
             .join(" "),
-        RData::Soa { mname, rname, serial, .. } => format!("{mname} {rname} {serial}"),
+        RData::Soa {
+            mname,
+            rname,
+            serial,
+            ..
+        } => format!("{mname} {rname} {serial}"),
         other => format!("{other:?}"),
     }
 }
@@ -377,15 +393,25 @@ pub fn rdata_text(r: &RData) -> String {
 pub fn parse_type(text: &str) -> Option<RecordType> {
     let up = text.trim().to_ascii_uppercase();
     for t in [
-        RecordType::A, RecordType::AAAA, RecordType::SRV, RecordType::TXT, RecordType::PTR,
-        RecordType::SOA, RecordType::NS, RecordType::MX, RecordType::CNAME, RecordType::ANY,
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::SRV,
+        RecordType::TXT,
+        RecordType::PTR,
+        RecordType::SOA,
+        RecordType::NS,
+        RecordType::MX,
+        RecordType::CNAME,
+        RecordType::ANY,
         RecordType::HINFO,
     ] {
         if t.to_string() == up {
             return Some(t);
         }
     }
-    up.strip_prefix("TYPE").and_then(|n| n.parse().ok()).map(RecordType)
+    up.strip_prefix("TYPE")
+        .and_then(|n| n.parse().ok())
+        .map(RecordType)
 }
 
 fn records_json(records: &[Record], source: &str) -> Vec<RecordJson> {
@@ -416,7 +442,8 @@ async fn lookup(dns: &Dns, name: &str, ty: &str) -> Response {
     }
     let mut q = Message::default();
     q.header.set(Header::RD, true);
-    q.questions.push(Question::new(qname.clone(), qtype, Class::IN));
+    q.questions
+        .push(Question::new(qname.clone(), qtype, Class::IN));
     let Ok(packet) = q.encode(512) else {
         return Response::error(400, "cannot encode the query");
     };
@@ -426,11 +453,18 @@ async fn lookup(dns: &Dns, name: &str, ty: &str) -> Response {
                 .and_then(|ip| z.reverse(ip))
                 .map(|(s, _)| s.as_str())
         });
-        let ctx = Context { tcp: true, allowed: true, rotate: 0 };
+        let ctx = Context {
+            tcp: true,
+            allowed: true,
+            rotate: 0,
+        };
         (handle(z, &packet, ctx), source.unwrap_or("zone"))
     });
     let Some((outcome, source)) = outcome else {
-        return Response::error(409, "the resolver is not running; start it with `koi dns serve`");
+        return Response::error(
+            409,
+            "the resolver is not running; start it with `koi dns serve`",
+        );
     };
     let reply = match outcome {
         Outcome::Reply(bytes, _) => match Message::parse(&bytes) {

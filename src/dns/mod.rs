@@ -40,7 +40,9 @@ pub mod fuzzing {
     /// Runs `data` through the query handler against a small zone, over UDP and TCP, and
     /// checks that every reply parses, is a response, and fits its cap.
     pub fn dns_query(data: &[u8]) {
-        let Ok(origin) = Name::from_dotted("lan") else { return };
+        let Ok(origin) = Name::from_dotted("lan") else {
+            return;
+        };
         let mut zone = Zone::new(origin);
         zone.edit(Source::Static, |t| {
             if let Ok(n) = Name::from_dotted("nas.lan") {
@@ -48,7 +50,11 @@ pub mod fuzzing {
             }
         });
         for tcp in [false, true] {
-            let ctx = Context { tcp, allowed: data.first().is_some_and(|b| b & 1 == 0), rotate: data.len() };
+            let ctx = Context {
+                tcp,
+                allowed: data.first().is_some_and(|b| b & 1 == 0),
+                rotate: data.len(),
+            };
             match handle(&zone, data, ctx) {
                 Outcome::Reply(bytes, _) => {
                     assert!(tcp || bytes.len() <= 1232, "UDP reply over 1232 bytes");

@@ -115,13 +115,20 @@ mod tests {
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.200".parse().unwrap(); // same /24
         let c: IpAddr = "10.0.1.1".parse().unwrap();
-        let verdicts: Vec<Verdict> = (0..20).map(|i| rl.check(t0, if i % 2 == 0 { a } else { b })).collect();
-        assert_eq!(verdicts.iter().filter(|v| **v == Verdict::Answer).count(), 10);
+        let verdicts: Vec<Verdict> = (0..20)
+            .map(|i| rl.check(t0, if i % 2 == 0 { a } else { b }))
+            .collect();
+        assert_eq!(
+            verdicts.iter().filter(|v| **v == Verdict::Answer).count(),
+            10
+        );
         assert_eq!(verdicts.iter().filter(|v| **v == Verdict::Slip).count(), 5);
         assert_eq!(rl.check(t0, c), Verdict::Answer);
         // Refills at the rate.
         let later = t0 + Duration::from_millis(500);
-        let n = (0..20).filter(|_| rl.check(later, a) == Verdict::Answer).count();
+        let n = (0..20)
+            .filter(|_| rl.check(later, a) == Verdict::Answer)
+            .count();
         assert_eq!(n, 5);
         assert_eq!(RateLimiter::new(0, 2).check(t0, a), Verdict::Answer);
     }
@@ -130,8 +137,17 @@ mod tests {
     fn ipv6_groups_by_56() {
         let mut rl = RateLimiter::new(1, 0);
         let t0 = Instant::now();
-        assert_eq!(rl.check(t0, "fd00:1:2:3300::1".parse().unwrap()), Verdict::Answer);
-        assert_eq!(rl.check(t0, "fd00:1:2:33ff::9".parse().unwrap()), Verdict::Drop);
-        assert_eq!(rl.check(t0, "fd00:1:2:3400::1".parse().unwrap()), Verdict::Answer);
+        assert_eq!(
+            rl.check(t0, "fd00:1:2:3300::1".parse().unwrap()),
+            Verdict::Answer
+        );
+        assert_eq!(
+            rl.check(t0, "fd00:1:2:33ff::9".parse().unwrap()),
+            Verdict::Drop
+        );
+        assert_eq!(
+            rl.check(t0, "fd00:1:2:3400::1".parse().unwrap()),
+            Verdict::Answer
+        );
     }
 }

@@ -125,7 +125,9 @@ impl Shared {
         let outcome = answer::handle(&zone, packet, ctx);
         if let (Outcome::Reply(bytes, Kind::Local(_)), false, true) = (&outcome, tcp, ctx.allowed) {
             if let Some(q) = plain(packet) {
-                self.cache.borrow_mut().store(zone.serial(), packet, q, bytes);
+                self.cache
+                    .borrow_mut()
+                    .store(zone.serial(), packet, q, bytes);
             }
         }
         drop(zone);
@@ -148,7 +150,11 @@ impl Shared {
 fn log_query(packet: &[u8], peer: SocketAddr, outcome: &Outcome) {
     let q = koi_wire::dns::Message::parse(packet)
         .ok()
-        .and_then(|m| m.questions.first().map(|q| format!("{} {}", q.name, q.qtype)))
+        .and_then(|m| {
+            m.questions
+                .first()
+                .map(|q| format!("{} {}", q.name, q.qtype))
+        })
         .unwrap_or_else(|| "(undecodable)".into());
     let what = match outcome {
         Outcome::Drop => "dropped".to_string(),
@@ -166,7 +172,9 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
             continue;
         };
         let started = Instant::now();
-        let Some(packet) = buf.get(..len) else { continue };
+        let Some(packet) = buf.get(..len) else {
+            continue;
+        };
         let verdict = shared.limiter.borrow_mut().check(started, peer.ip());
         match verdict {
             Verdict::Answer => {}

@@ -211,7 +211,10 @@ impl Dns {
         let mut inner = self.inner.borrow_mut();
         let mut zone = Zone::new(config.zone.clone());
         zone.replace(Source::Static, std::mem::take(&mut inner.statics));
-        zone.replace(Source::Certmesh, certmesh_table(&config.zone, &inner.certmesh));
+        zone.replace(
+            Source::Certmesh,
+            certmesh_table(&config.zone, &inner.certmesh),
+        );
         let zone = Rc::new(RefCell::new(zone));
         let stats = Rc::new(RefCell::new(Stats::default()));
         let forwarder = Rc::new(Forwarder::new(
@@ -338,7 +341,11 @@ impl Dns {
             let mut zone = r.shared.zone.borrow_mut();
             let table = certmesh_table(&r.config.zone, &members);
             for hidden in zone.replace(Source::Certmesh, table) {
-                crate::log!(Warn, "dns", "static {hidden} hides the certmesh name {hidden}");
+                crate::log!(
+                    Warn,
+                    "dns",
+                    "static {hidden} hides the certmesh name {hidden}"
+                );
             }
         }
         inner.certmesh = members;
@@ -368,8 +375,8 @@ impl Dns {
     /// The static entries (for `list` when stopped).
     pub fn statics(&self) -> Vec<(Name, Vec<Data>)> {
         let inner = self.inner.borrow();
-        let mut v: Vec<(Name, Vec<Data>)> = inner
-            .read_statics(|t| t.iter().map(|(n, d)| (n, d.to_vec())).collect());
+        let mut v: Vec<(Name, Vec<Data>)> =
+            inner.read_statics(|t| t.iter().map(|(n, d)| (n, d.to_vec())).collect());
         v.sort_by_key(|(n, _)| n.to_string());
         v
     }
@@ -446,7 +453,11 @@ fn list(addrs: &[SocketAddr]) -> String {
     if addrs.is_empty() {
         return "none".into();
     }
-    addrs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The LAN interface addresses (IPv4 and routable IPv6; not link-local, which needs a scope).
@@ -491,7 +502,11 @@ fn acl_for(ips: &[IpAddr]) -> Acl {
     acl
 }
 
-type Bound = (Vec<Async<UdpSocket>>, Vec<Async<TcpListener>>, Vec<SocketAddr>);
+type Bound = (
+    Vec<Async<UdpSocket>>,
+    Vec<Async<TcpListener>>,
+    Vec<SocketAddr>,
+);
 
 /// Binds UDP and TCP on each address; port 0 takes the port the first UDP socket got.
 fn bind_all(ips: &[IpAddr], port: u16) -> Result<Bound, DnsError> {
@@ -500,7 +515,10 @@ fn bind_all(ips: &[IpAddr], port: u16) -> Result<Bound, DnsError> {
     for ip in ips {
         let addr = SocketAddr::new(*ip, port);
         let u = bind_udp(addr).map_err(|e| DnsError::Bind(addr, e))?;
-        let actual = u.get_ref().local_addr().map_err(|e| DnsError::Bind(addr, e))?;
+        let actual = u
+            .get_ref()
+            .local_addr()
+            .map_err(|e| DnsError::Bind(addr, e))?;
         port = actual.port();
         let t = bind_tcp(actual).map_err(|e| DnsError::Bind(actual, e))?;
         udp.push(u);
@@ -605,7 +623,11 @@ fn rebuild(
     let table = mdns_table(&origin, &hosts, &services, aliases);
     for hidden in z.replace(Source::Mdns, table) {
         if warned.insert(hidden.clone()) {
-            crate::log!(Warn, "dns", "static {hidden} hides the name mDNS generates for it");
+            crate::log!(
+                Warn,
+                "dns",
+                "static {hidden} hides the name mDNS generates for it"
+            );
         }
     }
     // The SAN feedback loop: what each machine is called, for its next certificate.
@@ -621,7 +643,12 @@ fn rebuild(
         let names: Vec<String> = [Source::Certmesh, Source::Mdns]
             .iter()
             .flat_map(|s| z.table(*s).iter())
-            .filter(|(_, d)| d.iter().any(|d| matches!(d, Data::A(a) if addrs.contains(&IpAddr::V4(*a))) || matches!(d, Data::Aaaa(a) if addrs.contains(&IpAddr::V6(*a)))))
+            .filter(|(_, d)| {
+                d.iter().any(|d| {
+                    matches!(d, Data::A(a) if addrs.contains(&IpAddr::V4(*a)))
+                        || matches!(d, Data::Aaaa(a) if addrs.contains(&IpAddr::V6(*a)))
+                })
+            })
             .map(|(n, _)| n.to_string().to_ascii_lowercase())
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()

@@ -36,9 +36,28 @@ pub struct ServiceFacts {
 /// Service types too generic to become a name of their own (`http.lan` would be meaningless);
 /// their instances still get names from the instance name.
 const GENERIC: &[&str] = &[
-    "http", "https", "koi", "dns", "workstation", "device-info", "ssh", "sftp-ssh", "smb",
-    "ipp", "ipps", "printer", "pdl-datastream", "airplay", "raop", "companion-link",
-    "googlecast", "spotify-connect", "hap", "homekit", "sleep-proxy", "rdlink",
+    "http",
+    "https",
+    "koi",
+    "dns",
+    "workstation",
+    "device-info",
+    "ssh",
+    "sftp-ssh",
+    "smb",
+    "ipp",
+    "ipps",
+    "printer",
+    "pdl-datastream",
+    "airplay",
+    "raop",
+    "companion-link",
+    "googlecast",
+    "spotify-connect",
+    "hap",
+    "homekit",
+    "sleep-proxy",
+    "rdlink",
 ];
 
 /// Makes a DNS label out of free text: lowercase ASCII letters and digits, everything else a
@@ -191,11 +210,20 @@ mod tests {
     #[test]
     fn aliases_round_robin_and_single_instances() {
         let lan = n("lan");
-        let services = [grafana("stone-05", "10.0.0.5"), grafana("stone-09", "10.0.0.9")];
+        let services = [
+            grafana("stone-05", "10.0.0.5"),
+            grafana("stone-09", "10.0.0.9"),
+        ];
         let t = mdns_table(&lan, &[], &services, true);
         assert_eq!(t.get(&n("grafana.lan")).unwrap().len(), 2);
-        assert_eq!(t.get(&n("grafana-stone-05.lan")).unwrap()[0], Data::A("10.0.0.5".parse().unwrap()));
-        assert_eq!(t.get(&n("stone-09.lan")).unwrap(), &[Data::A("10.0.0.9".parse().unwrap())]);
+        assert_eq!(
+            t.get(&n("grafana-stone-05.lan")).unwrap()[0],
+            Data::A("10.0.0.5".parse().unwrap())
+        );
+        assert_eq!(
+            t.get(&n("stone-09.lan")).unwrap(),
+            &[Data::A("10.0.0.9".parse().unwrap())]
+        );
         assert_eq!(t.get(&n("_grafana._tcp.lan")).unwrap().len(), 2);
         assert!(t.get(&n("grafana-on-stone-05.lan")).is_some());
         let off = mdns_table(&lan, &[], &services, false);
@@ -205,7 +233,12 @@ mod tests {
 
     #[test]
     fn public_mdns_addresses_are_dropped() {
-        let t = mdns_table(&n("lan"), &[("pub.local".into(), vec!["8.8.8.8".parse().unwrap()])], &[], true);
+        let t = mdns_table(
+            &n("lan"),
+            &[("pub.local".into(), vec!["8.8.8.8".parse().unwrap()])],
+            &[],
+            true,
+        );
         assert!(t.get(&n("pub.lan")).is_none());
     }
 
@@ -215,7 +248,10 @@ mod tests {
         let members = vec![("stone-05".to_string(), vec!["10.0.0.5".parse().unwrap()])];
         let mut zone = Zone::new(lan.clone());
         zone.replace(Source::Certmesh, certmesh_table(&lan, &members));
-        zone.replace(Source::Mdns, mdns_table(&lan, &[], &[grafana("stone-05", "10.0.0.5")], true));
+        zone.replace(
+            Source::Mdns,
+            mdns_table(&lan, &[], &[grafana("stone-05", "10.0.0.5")], true),
+        );
         assert_eq!(zone.lookup(&n("stone-05.lan")).unwrap().0, Source::Certmesh);
         let names = names_for_machine(&zone, &["10.0.0.5".parse().unwrap()]);
         assert!(names.contains(&"grafana.lan".to_string()), "{names:?}");

@@ -19,16 +19,33 @@ impl Resolver {
     pub fn start(tag: &str, serve_args: &[&str]) -> Resolver {
         let agent = Agent::start_in(TempDir::new(tag), &[]);
         let mut args = vec![
-            "dns", "serve", "--state-dir", agent.dir.str(), "--listen", "127.0.0.1", "--port", "0",
+            "dns",
+            "serve",
+            "--state-dir",
+            agent.dir.str(),
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            "0",
             "--json",
         ];
         args.extend_from_slice(serve_args);
         let out = koi(&args);
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "dns serve failed: {text} {}", String::from_utf8_lossy(&out.stderr));
-        let listen = text.split("\"listen\":[\"").nth(1).expect("listen in status");
+        assert!(
+            out.status.success(),
+            "dns serve failed: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listen = text
+            .split("\"listen\":[\"")
+            .nth(1)
+            .expect("listen in status");
         let addr: SocketAddr = listen.split('"').next().unwrap().parse().unwrap();
-        Resolver { agent, port: addr.port() }
+        Resolver {
+            agent,
+            port: addr.port(),
+        }
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -45,15 +62,45 @@ impl Resolver {
 
     pub fn add(&self, name: &str, ip: &str) {
         let out = self.koi(&["add", name, ip]);
-        assert!(out.status.success(), "add {name} {ip}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "add {name} {ip}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn dig(&self, args: &[&str]) -> String {
-        run("dig", &[&["@127.0.0.1", "-p", &self.port.to_string(), "+time=2", "+tries=1"], args].concat())
+        run(
+            "dig",
+            &[
+                &[
+                    "@127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "+time=2",
+                    "+tries=1",
+                ],
+                args,
+            ]
+            .concat(),
+        )
     }
 
     pub fn kdig(&self, args: &[&str]) -> String {
-        run("kdig", &[&["@127.0.0.1", "-p", &self.port.to_string(), "+time=2", "+retry=0"], args].concat())
+        run(
+            "kdig",
+            &[
+                &[
+                    "@127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "+time=2",
+                    "+retry=0",
+                ],
+                args,
+            ]
+            .concat(),
+        )
     }
 
     pub fn status_field(&self, key: &str) -> u64 {
@@ -61,12 +108,20 @@ impl Resolver {
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let pat = format!("\"{key}\":");
         let at = text.find(&pat).unwrap_or_else(|| panic!("{key} in {text}")) + pat.len();
-        text[at..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap_or(0)
+        text[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0)
     }
 }
 
 pub fn run(prog: &str, args: &[&str]) -> String {
-    let out = Command::new(prog).args(args).output().unwrap_or_else(|e| panic!("{prog}: {e} (run tests/install-deps.sh)"));
+    let out = Command::new(prog)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{prog}: {e} (run tests/install-deps.sh)"));
     String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -75,9 +130,19 @@ pub fn query(name: &str, qtype: RecordType, edns: Option<u16>) -> Message {
     let mut m = Message::default();
     m.header.id = 0x4b1d;
     m.header.set(Header::RD, true);
-    m.questions.push(Question::new(Name::from_dotted(name).unwrap(), qtype, Class::IN));
+    m.questions.push(Question::new(
+        Name::from_dotted(name).unwrap(),
+        qtype,
+        Class::IN,
+    ));
     if let Some(size) = edns {
-        m.additionals.push(Edns { udp_payload_size: size, ..Edns::default() }.to_record(Vec::new()));
+        m.additionals.push(
+            Edns {
+                udp_payload_size: size,
+                ..Edns::default()
+            }
+            .to_record(Vec::new()),
+        );
     }
     m
 }
@@ -126,7 +191,11 @@ pub fn tcp_write(s: &mut TcpStream, bytes: &[u8]) -> bool {
 
 /// Whether a dig answer has `status: X`.
 pub fn status_of(dig: &str) -> String {
-    dig.split("status: ").nth(1).and_then(|s| s.split(',').next()).unwrap_or("").to_string()
+    dig.split("status: ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// The json_field helper re-exported for tests.

@@ -41,7 +41,10 @@ pub(super) fn serve(common: &Common, c: &super::Serve) -> ExitCode {
         }
         if let Some(p) = c.port {
             config.port = p;
-            body.insert("port".into(), Value::Number(json::Number::U64(u64::from(p))));
+            body.insert(
+                "port".into(),
+                Value::Number(json::Number::U64(u64::from(p))),
+            );
         }
         for l in &c.listen {
             config.listen.push(parse_listen(l).map_err(|e| e.0)?);
@@ -60,7 +63,10 @@ pub(super) fn serve(common: &Common, c: &super::Serve) -> ExitCode {
         }
         if let Some(r) = c.rate_limit {
             config.rate_limit = r;
-            body.insert("rate_limit".into(), Value::Number(json::Number::U64(u64::from(r))));
+            body.insert(
+                "rate_limit".into(),
+                Value::Number(json::Number::U64(u64::from(r))),
+            );
         }
         Ok(())
     })();
@@ -77,7 +83,11 @@ pub(super) fn serve(common: &Common, c: &super::Serve) -> ExitCode {
                         "serving zone {} on {} (upstream: {})",
                         s.zone,
                         s.listen.join(", "),
-                        if s.upstream.is_empty() { "none".into() } else { s.upstream.join(", ") }
+                        if s.upstream.is_empty() {
+                            "none".into()
+                        } else {
+                            s.upstream.join(", ")
+                        }
                     );
                 }
                 ExitCode::SUCCESS
@@ -108,8 +118,16 @@ fn foreground(common: &Common, config: DnsConfig) -> ExitCode {
         println!(
             "no agent running: serving zone {} on {} from this process until Ctrl-C (upstream: {})",
             s.zone,
-            listen.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-            if s.upstream.is_empty() { "none".into() } else { s.upstream.join(", ") }
+            listen
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if s.upstream.is_empty() {
+                "none".into()
+            } else {
+                s.upstream.join(", ")
+            }
         );
     }
     let (_stop, _stopping) = shutdown_pair();
@@ -150,7 +168,9 @@ pub(super) fn stop(common: &Common) -> ExitCode {
                     if common.json {
                         println!("{{\"stopped\":false}}");
                     } else {
-                        println!("no agent running; the resolver will not start with the next agent");
+                        println!(
+                            "no agent running; the resolver will not start with the next agent"
+                        );
                     }
                     ExitCode::SUCCESS
                 }
@@ -192,26 +212,53 @@ pub(super) fn status(common: &Common) -> ExitCode {
         s.statics,
         if s.service_aliases { "on" } else { "off" }
     );
-    println!("listen:    {}", if s.listen.is_empty() { "-".into() } else { s.listen.join(", ") });
-    println!("upstream:  {}", if s.upstream.is_empty() { "-".into() } else { s.upstream.join(", ") });
+    println!(
+        "listen:    {}",
+        if s.listen.is_empty() {
+            "-".into()
+        } else {
+            s.listen.join(", ")
+        }
+    );
+    println!(
+        "upstream:  {}",
+        if s.upstream.is_empty() {
+            "-".into()
+        } else {
+            s.upstream.join(", ")
+        }
+    );
     println!(
         "queries:   {} total, {} local, {} forwarded, {} refused, {} rate-limited, {} errors",
         q.total, q.local, q.forwarded, q.refused, q.rate_limited, q.errors
     );
-    println!("latency:   p50 {}, p99 {}", micros(q.p50_us), micros(q.p99_us));
-    let limit = if s.rate_limit == 0 { "off".to_string() } else { format!("{}/s per /24 or /56", s.rate_limit) };
+    println!(
+        "latency:   p50 {}, p99 {}",
+        micros(q.p50_us),
+        micros(q.p99_us)
+    );
+    let limit = if s.rate_limit == 0 {
+        "off".to_string()
+    } else {
+        format!("{}/s per /24 or /56", s.rate_limit)
+    };
     println!("rate limit: {limit}");
     ExitCode::SUCCESS
 }
 
 fn safe_query_value(v: &str) -> bool {
-    !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    !v.is_empty()
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 /// `koi dns lookup NAME [TYPE]`.
 pub(super) fn lookup(common: &Common, name: &str, ty: &str) -> ExitCode {
     if !safe_query_value(name) || !safe_query_value(ty) {
-        return common.fail(&format!("{name:?} {ty:?}: use a host name and a type like A or AAAA"), 2);
+        return common.fail(
+            &format!("{name:?} {ty:?}: use a host name and a type like A or AAAA"),
+            2,
+        );
     }
     let path = format!("/v1/dns/lookup?name={name}&type={ty}");
     let text = match AgentClient::find(&common.state).and_then(|c| c.get(&path)) {
@@ -247,7 +294,10 @@ fn edit_file(common: &Common, f: impl FnOnce(&mut DnsFile) -> Result<String, Str
             if common.json {
                 println!("{msg}");
             } else {
-                println!("{} (no agent running: saved for the next start)", msg_text(&msg));
+                println!(
+                    "{} (no agent running: saved for the next start)",
+                    msg_text(&msg)
+                );
             }
             ExitCode::SUCCESS
         }
@@ -274,7 +324,8 @@ pub(super) fn add(common: &Common, name: &str, ip: &str) -> ExitCode {
                 if common.json {
                     println!("{text}");
                 } else {
-                    let shown = json::from_str::<AddReply>(&text).map_or(name.to_string(), |r| r.name);
+                    let shown =
+                        json::from_str::<AddReply>(&text).map_or(name.to_string(), |r| r.name);
                     println!("added {shown} -> {ip}");
                 }
                 ExitCode::SUCCESS
@@ -284,7 +335,10 @@ pub(super) fn add(common: &Common, name: &str, ip: &str) -> ExitCode {
         Err(AgentCallError::NoAgent) => edit_file(common, |f| {
             let zone = parse_zone(&f.zone).map_err(|e| e.0)?;
             let name = static_name(name, &zone).map_err(|e| e.0)?;
-            let entry = StaticJson { name: name.to_string(), ip: ip.to_string() };
+            let entry = StaticJson {
+                name: name.to_string(),
+                ip: ip.to_string(),
+            };
             if !f.statics.contains(&entry) {
                 f.statics.push(entry);
             }
@@ -368,7 +422,10 @@ pub(super) fn list(common: &Common) -> ExitCode {
         println!("no names yet; add one with `koi dns add nas 192.168.1.20`");
     }
     for r in &records {
-        println!("{:<32} {:<5} {:<28} {:<9} {}", r.name, r.rtype, r.value, r.source, r.ttl);
+        println!(
+            "{:<32} {:<5} {:<28} {:<9} {}",
+            r.name, r.rtype, r.value, r.source, r.ttl
+        );
     }
     ExitCode::SUCCESS
 }

@@ -10,9 +10,12 @@ fn n(s: &str) -> Name {
 fn zone() -> Zone {
     let mut z = Zone::new(n("lan"));
     let mut t = Table::default();
-    t.add(&n("nas.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 20))).unwrap();
-    t.add(&n("web.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 21))).unwrap();
-    t.add(&n("web.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 22))).unwrap();
+    t.add(&n("nas.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 20)))
+        .unwrap();
+    t.add(&n("web.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 21)))
+        .unwrap();
+    t.add(&n("web.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 22)))
+        .unwrap();
     t.add(
         &n("_grafana._tcp.lan"),
         Data::Srv {
@@ -59,7 +62,10 @@ fn ask(z: &Zone, q: &Message, ctx: Context) -> Message {
 fn a_nodata_nxdomain() {
     let z = zone();
     let r = ask(&z, &query("NAS.lan", RecordType::A, None), CTX);
-    assert_eq!((r.header.id, r.rcode(), r.header.aa()), (0x1234, Rcode::NOERROR, true));
+    assert_eq!(
+        (r.header.id, r.rcode(), r.header.aa()),
+        (0x1234, Rcode::NOERROR, true)
+    );
     assert_eq!(r.answers[0].rdata, RData::A(Ipv4Addr::new(192, 168, 1, 20)));
     let r = ask(&z, &query("nas.lan", RecordType::AAAA, None), CTX);
     assert_eq!((r.rcode(), r.answers.len()), (Rcode::NOERROR, 0));
@@ -72,11 +78,22 @@ fn a_nodata_nxdomain() {
 #[test]
 fn srv_brings_target_addresses_and_ptr_works() {
     let z = zone();
-    let r = ask(&z, &query("_grafana._tcp.lan", RecordType::SRV, Some(1232)), CTX);
+    let r = ask(
+        &z,
+        &query("_grafana._tcp.lan", RecordType::SRV, Some(1232)),
+        CTX,
+    );
     assert_eq!(r.answers.len(), 1);
-    assert!(r.additionals.iter().any(|a| a.rdata == RData::A(Ipv4Addr::new(192, 168, 1, 20))));
+    assert!(r
+        .additionals
+        .iter()
+        .any(|a| a.rdata == RData::A(Ipv4Addr::new(192, 168, 1, 20))));
     assert!(r.additionals.last().unwrap().is_opt());
-    let r = ask(&z, &query("20.1.168.192.in-addr.arpa", RecordType::PTR, None), CTX);
+    let r = ask(
+        &z,
+        &query("20.1.168.192.in-addr.arpa", RecordType::PTR, None),
+        CTX,
+    );
     assert_eq!(r.answers[0].rdata, RData::Ptr(n("nas.lan")));
 }
 
@@ -84,7 +101,12 @@ fn srv_brings_target_addresses_and_ptr_works() {
 fn round_robin_rotates() {
     let z = zone();
     let first = |rotate| {
-        ask(&z, &query("web.lan", RecordType::A, None), Context { rotate, ..CTX }).answers[0]
+        ask(
+            &z,
+            &query("web.lan", RecordType::A, None),
+            Context { rotate, ..CTX },
+        )
+        .answers[0]
             .rdata
             .clone()
     };
@@ -94,7 +116,14 @@ fn round_robin_rotates() {
 #[test]
 fn refusals_and_errors() {
     let z = zone();
-    let r = ask(&z, &query("nas.lan", RecordType::A, None), Context { allowed: false, ..CTX });
+    let r = ask(
+        &z,
+        &query("nas.lan", RecordType::A, None),
+        Context {
+            allowed: false,
+            ..CTX
+        },
+    );
     assert_eq!(r.rcode(), Rcode::REFUSED);
     let r = ask(&z, &query("lan", AXFR, None), CTX);
     assert_eq!(r.rcode(), Rcode::REFUSED);
@@ -113,8 +142,14 @@ fn refusals_and_errors() {
     // A response is never answered, not even a malformed one.
     let mut q = query("nas.lan", RecordType::A, None);
     q.header.set(Header::QR, true);
-    assert!(matches!(handle(&z, &q.encode(512).unwrap(), CTX), Outcome::Drop));
-    assert!(matches!(handle(&z, &[0x12, 0x34, 0x80, 0, 0xff], CTX), Outcome::Drop));
+    assert!(matches!(
+        handle(&z, &q.encode(512).unwrap(), CTX),
+        Outcome::Drop
+    ));
+    assert!(matches!(
+        handle(&z, &[0x12, 0x34, 0x80, 0, 0xff], CTX),
+        Outcome::Drop
+    ));
     let garbage = [0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0];
     let Outcome::Reply(bytes, Kind::Error) = handle(&z, &garbage, CTX) else {
         panic!("no FORMERR");
@@ -141,14 +176,19 @@ fn oversize_udp_answer_sets_tc_and_tcp_gets_all() {
     let mut z = Zone::new(n("lan"));
     z.edit(Source::Static, |t| {
         for i in 0..200u8 {
-            t.add(&n("big.lan"), Data::A(Ipv4Addr::new(10, 0, 1, i))).unwrap();
+            t.add(&n("big.lan"), Data::A(Ipv4Addr::new(10, 0, 1, i)))
+                .unwrap();
         }
     });
     let r = ask(&z, &query("big.lan", RecordType::A, Some(4096)), CTX);
     assert!(r.header.tc());
     assert!(r.answers.is_empty());
     assert!(r.opt().is_some());
-    let r = ask(&z, &query("big.lan", RecordType::A, None), Context { tcp: true, ..CTX });
+    let r = ask(
+        &z,
+        &query("big.lan", RecordType::A, None),
+        Context { tcp: true, ..CTX },
+    );
     assert!(!r.header.tc());
     assert_eq!(r.answers.len(), 200);
 }

@@ -77,10 +77,25 @@ mod tests {
 
     #[test]
     fn lan_addresses() {
-        for ok in ["10.1.2.3", "172.16.0.1", "192.168.1.15", "169.254.3.4", "fd00::21", "fe80::1"] {
+        for ok in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.15",
+            "169.254.3.4",
+            "fd00::21",
+            "fe80::1",
+        ] {
             assert!(is_lan_address(ok.parse().unwrap()), "{ok}");
         }
-        for bad in ["8.8.8.8", "127.0.0.1", "0.0.0.0", "224.0.0.251", "2001:db8::1", "::1", "172.32.0.1"] {
+        for bad in [
+            "8.8.8.8",
+            "127.0.0.1",
+            "0.0.0.0",
+            "224.0.0.251",
+            "2001:db8::1",
+            "::1",
+            "172.32.0.1",
+        ] {
             assert!(!is_lan_address(bad.parse().unwrap()), "{bad}");
         }
     }
@@ -95,8 +110,18 @@ mod tests {
             reverse_name("192.168.1.15".parse().unwrap()).to_string(),
             "15.1.168.192.in-addr.arpa"
         );
-        for bad in ["1.2.3.in-addr.arpa", "01.2.3.4.in-addr.arpa", "256.1.1.1.in-addr.arpa", "x.ip6.arpa", "example.com"] {
-            assert_eq!(parse_reverse(&Name::from_dotted(bad).unwrap()), None, "{bad}");
+        for bad in [
+            "1.2.3.in-addr.arpa",
+            "01.2.3.4.in-addr.arpa",
+            "256.1.1.1.in-addr.arpa",
+            "x.ip6.arpa",
+            "example.com",
+        ] {
+            assert_eq!(
+                parse_reverse(&Name::from_dotted(bad).unwrap()),
+                None,
+                "{bad}"
+            );
         }
     }
 }

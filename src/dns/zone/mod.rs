@@ -159,9 +159,10 @@ impl Zone {
     pub fn entries(&self) -> Vec<(Name, Source, Vec<Data>)> {
         let mut out = Vec::new();
         for (i, source) in Source::ALL.iter().enumerate() {
-            for (key, data) in self.tables[i].keys().filter_map(|k| {
-                self.tables[i].get_key(k).map(|d| (k, d))
-            }) {
+            for (key, data) in self.tables[i]
+                .keys()
+                .filter_map(|k| self.tables[i].get_key(k).map(|d| (k, d)))
+            {
                 if !self.tables[..i].iter().any(|t| t.get_key(key).is_some()) {
                     out.push((name_of(key), *source, data.to_vec()));
                 }

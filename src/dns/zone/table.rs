@@ -166,7 +166,9 @@ impl Table {
         if ip.is_some_and(|ip| !is_lan_address(ip)) {
             return Err(AddError::NotLan);
         }
-        let key: Rc<[u8]> = match with_key(name, |k| self.names.get_key_value(k).map(|(k, _)| k.clone())) {
+        let key: Rc<[u8]> = match with_key(name, |k| {
+            self.names.get_key_value(k).map(|(k, _)| k.clone())
+        }) {
             Some(k) => k,
             None => with_key(name, |k| Rc::from(k)),
         };

@@ -9,12 +9,16 @@ fn n(s: &str) -> Name {
 fn higher_priority_source_owns_the_whole_name() {
     let mut zone = Zone::new(n("lan"));
     let mut mdns = Table::default();
-    mdns.add(&n("grafana.lan"), Data::A(Ipv4Addr::new(10, 0, 0, 5))).unwrap();
-    mdns.add(&n("grafana.lan"), Data::Aaaa("fd00::5".parse().unwrap())).unwrap();
-    mdns.add(&n("nas.lan"), Data::A(Ipv4Addr::new(10, 0, 0, 6))).unwrap();
+    mdns.add(&n("grafana.lan"), Data::A(Ipv4Addr::new(10, 0, 0, 5)))
+        .unwrap();
+    mdns.add(&n("grafana.lan"), Data::Aaaa("fd00::5".parse().unwrap()))
+        .unwrap();
+    mdns.add(&n("nas.lan"), Data::A(Ipv4Addr::new(10, 0, 0, 6)))
+        .unwrap();
     assert!(zone.replace(Source::Mdns, mdns).is_empty());
     zone.edit(Source::Static, |t| {
-        t.add(&n("GRAFANA.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 15))).unwrap();
+        t.add(&n("GRAFANA.lan"), Data::A(Ipv4Addr::new(192, 168, 1, 15)))
+            .unwrap();
     });
     let (src, data) = zone.lookup(&n("grafana.LAN")).unwrap();
     assert_eq!(src, Source::Static);
@@ -23,14 +27,18 @@ fn higher_priority_source_owns_the_whole_name() {
     assert_eq!(zone.name_count(), 2);
     // Re-feeding mDNS reports the hidden name.
     let mut again = Table::default();
-    again.add(&n("grafana.lan"), Data::A(Ipv4Addr::new(10, 0, 0, 5))).unwrap();
+    again
+        .add(&n("grafana.lan"), Data::A(Ipv4Addr::new(10, 0, 0, 5)))
+        .unwrap();
     assert_eq!(zone.replace(Source::Mdns, again), vec![n("grafana.lan")]);
 }
 
 #[test]
 fn public_addresses_never_enter() {
     let mut t = Table::default();
-    assert!(t.add(&n("x.lan"), Data::A(Ipv4Addr::new(8, 8, 8, 8))).is_err());
+    assert!(t
+        .add(&n("x.lan"), Data::A(Ipv4Addr::new(8, 8, 8, 8)))
+        .is_err());
     assert!(t.is_empty());
 }
 
