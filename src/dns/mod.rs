@@ -15,6 +15,8 @@
 //! own. Empty non-terminals (`_tcp.lan` when `_grafana._tcp.lan` exists) answer NXDOMAIN.
 
 pub mod answer;
+#[cfg(target_os = "linux")]
+pub mod batch;
 pub mod config;
 pub mod fastpath;
 pub mod forward;

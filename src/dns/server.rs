@@ -164,7 +164,82 @@ fn log_query(packet: &[u8], peer: SocketAddr, outcome: &Outcome) {
     crate::log!(Debug, "dns", "query from {peer}: {q} -> {what}");
 }
 
+/// Handles one UDP datagram: returns the answer to send now, if any (forwarded queries are
+/// answered later by the forwarder).
+fn on_datagram(
+    shared: &Shared,
+    sock: &Rc<Async<UdpSocket>>,
+    packet: &[u8],
+    peer: SocketAddr,
+    started: Instant,
+) -> Option<Vec<u8>> {
+    let verdict = shared.limiter.borrow_mut().check(started, peer.ip());
+    if verdict != Verdict::Answer {
+        let mut stats = shared.stats.borrow_mut();
+        stats.total += 1;
+        stats.rate_limited += 1;
+        drop(stats);
+        return (verdict == Verdict::Slip)
+            .then(|| answer::truncated(packet))
+            .flatten();
+    }
+    if let Some(bytes) = shared.fast(packet, peer) {
+        return Some(bytes);
+    }
+    match shared.decide(packet, peer, false) {
+        Outcome::Drop => None,
+        Outcome::Reply(bytes, _) => Some(bytes),
+        Outcome::Forward(query, cap) => {
+            let waiter = Waiter {
+                query: *query,
+                cap,
+                reply: ReplyTo::Udp(sock.clone(), peer),
+                started,
+            };
+            shared.forwarder.forward(&shared.ex, waiter);
+            None
+        }
+    }
+}
+
+/// Serves one UDP socket until the task is dropped, a batch of datagrams per system call.
+#[cfg(target_os = "linux")]
+pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
+    use std::os::fd::AsRawFd;
+    let fd = sock.get_ref().as_raw_fd();
+    let mut batch = super::batch::Batch::new();
+    let mut out: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
+    loop {
+        let n = match batch.recv(fd) {
+            Ok(0) => {
+                let _ = sock.readable().await;
+                continue;
+            }
+            Ok(n) => n,
+            // An ICMP error queued on the socket: read on.
+            Err(_) => continue,
+        };
+        let started = Instant::now();
+        for i in 0..n {
+            if let Some((packet, peer)) = batch.get(i) {
+                if let Some(bytes) = on_datagram(&shared, &sock, packet, peer, started) {
+                    out.push((bytes, peer));
+                }
+            }
+        }
+        super::batch::send_all(fd, &out);
+        let mut stats = shared.stats.borrow_mut();
+        let took = started.elapsed();
+        for _ in 0..out.len() {
+            stats.latency(took);
+        }
+        drop(stats);
+        out.clear();
+    }
+}
+
 /// Serves one UDP socket until the task is dropped.
+#[cfg(not(target_os = "linux"))]
 pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
     let mut buf = vec![0u8; 65535];
     loop {
@@ -175,42 +250,9 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
         let Some(packet) = buf.get(..len) else {
             continue;
         };
-        let verdict = shared.limiter.borrow_mut().check(started, peer.ip());
-        match verdict {
-            Verdict::Answer => {}
-            Verdict::Slip | Verdict::Drop => {
-                let mut stats = shared.stats.borrow_mut();
-                stats.total += 1;
-                stats.rate_limited += 1;
-                drop(stats);
-                if verdict == Verdict::Slip {
-                    if let Some(tc) = answer::truncated(packet) {
-                        let _ = sock.get_ref().send_to(&tc, peer);
-                    }
-                }
-                continue;
-            }
-        }
-        if let Some(bytes) = shared.fast(packet, peer) {
+        if let Some(bytes) = on_datagram(&shared, &sock, packet, peer, started) {
             let _ = sock.get_ref().send_to(&bytes, peer);
             shared.stats.borrow_mut().latency(started.elapsed());
-            continue;
-        }
-        match shared.decide(packet, peer, false) {
-            Outcome::Drop => {}
-            Outcome::Reply(bytes, _) => {
-                let _ = sock.get_ref().send_to(&bytes, peer);
-                shared.stats.borrow_mut().latency(started.elapsed());
-            }
-            Outcome::Forward(query, cap) => {
-                let waiter = Waiter {
-                    query: *query,
-                    cap,
-                    reply: ReplyTo::Udp(sock.clone(), peer),
-                    started,
-                };
-                shared.forwarder.forward(&shared.ex, waiter);
-            }
         }
     }
 }
