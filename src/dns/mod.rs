@@ -69,5 +69,20 @@ pub mod fuzzing {
                 Outcome::Drop | Outcome::Forward(..) => {}
             }
         }
+        // The answer cache must give back exactly what the full path gives.
+        let ctx = Context {
+            tcp: false,
+            allowed: true,
+            rotate: 0,
+        };
+        if let (Some(q), Outcome::Reply(full, _)) =
+            (super::fastpath::plain(data), handle(&zone, data, ctx))
+        {
+            let mut cache = super::fastpath::AnswerCache::default();
+            cache.store(zone.serial(), data, q, &full);
+            if let Some(hit) = cache.answer(zone.serial(), data, q) {
+                assert_eq!(hit, full, "cached answer differs from the full path");
+            }
+        }
     }
 }
