@@ -142,7 +142,7 @@ impl Capability for DnsApi {
         let s = self.dns.status();
         CapabilityStatus {
             name: "dns".into(),
-            state: if s.running { "running" } else { "stopped" }.into(),
+            state: if s.running { "running" } else { "not_running" }.into(),
             summary: if s.running {
                 format!(
                     "zone {} ({} names) on {}; {} queries",
@@ -157,7 +157,7 @@ impl Capability for DnsApi {
                 )
             } else {
                 format!(
-                    "stopped ({} static names); start with `koi dns serve`",
+                    "not running ({} static names); start with `koi dns serve`",
                     s.statics
                 )
             },
