@@ -214,7 +214,7 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
     b_cmd.args([browse, "_dns._udp.local.", "v4"]);
     let browser = Proc::spawn(b_cmd);
     assert!(
-        wait_until(LIMIT, || browser.text().contains("koi-one")),
+        wait_until(2 * LIMIT, || browser.text().contains("koi-one")),
         "no _dns._udp: {}\nagent: {}",
         browser.text(),
         agent.text()
