@@ -209,6 +209,7 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
     let fd = sock.get_ref().as_raw_fd();
     let mut batch = super::batch::Batch::new();
     let mut out: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
+    let mut errors: u32 = 0;
     loop {
         let n = match batch.recv(fd) {
             Ok(0) => {
@@ -216,8 +217,14 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
                 continue;
             }
             Ok(n) => n,
-            // An ICMP error queued on the socket: read on.
-            Err(_) => continue,
+            // An ICMP error queued on the socket: read on (pausing if errors persist).
+            Err(_) => {
+                errors += 1;
+                if errors % 64 == 0 {
+                    Timer::after(Duration::from_millis(10)).await;
+                }
+                continue;
+            }
         };
         let started = Instant::now();
         for i in 0..n {

@@ -583,6 +583,8 @@ async fn feed_mdns(
         let rx = mdns.subscribe();
         rebuild(&mdns, &zone, aliases, &mut warned, &san);
         while rx.recv().await.is_ok() {
+            // At most ten rebuilds a second however fast the registry changes.
+            Timer::after(Duration::from_millis(100)).await;
             while rx.try_recv().is_ok() {}
             rebuild(&mdns, &zone, aliases, &mut warned, &san);
         }
@@ -638,18 +640,28 @@ fn rebuild(
     for s in &services {
         machines.entry(s.host.clone()).or_default().extend(&s.addrs);
     }
+    // One pass over the automatic names: address -> names.
+    let mut by_ip: std::collections::HashMap<IpAddr, Vec<String>> = Default::default();
+    for (name, data) in [Source::Certmesh, Source::Mdns]
+        .iter()
+        .flat_map(|s| z.table(*s).iter())
+    {
+        for d in data {
+            let ip = match d {
+                Data::A(a) => IpAddr::V4(*a),
+                Data::Aaaa(a) => IpAddr::V6(*a),
+                _ => continue,
+            };
+            by_ip.entry(ip).or_default().push(name.to_string());
+        }
+    }
     let mut recorded = san.borrow_mut();
     for (host, addrs) in machines {
-        let names: Vec<String> = [Source::Certmesh, Source::Mdns]
+        let names: Vec<String> = addrs
             .iter()
-            .flat_map(|s| z.table(*s).iter())
-            .filter(|(_, d)| {
-                d.iter().any(|d| {
-                    matches!(d, Data::A(a) if addrs.contains(&IpAddr::V4(*a)))
-                        || matches!(d, Data::Aaaa(a) if addrs.contains(&IpAddr::V6(*a)))
-                })
-            })
-            .map(|(n, _)| n.to_string().to_ascii_lowercase())
+            .filter_map(|ip| by_ip.get(ip))
+            .flatten()
+            .cloned()
             .collect::<std::collections::BTreeSet<_>>()
             .into_iter()
             .collect();
