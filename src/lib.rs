@@ -14,6 +14,8 @@ pub mod certmesh;
 pub mod cli;
 #[cfg(feature = "dns")]
 pub mod dns;
+#[cfg(feature = "health")]
+pub mod health;
 pub mod http;
 #[cfg(feature = "mdns")]
 pub mod mdns;

@@ -2,7 +2,7 @@
 # Installs what koi's tests need on a fresh Debian machine (run as root, or it uses sudo).
 # Idempotent: skips what is already there.
 #
-# Peers: avahi-daemon/avahi-utils/dbus (run by the tests inside their own network namespaces,
+# Peers: tmux and openssl (health: watch under tmux, test certificates); avahi-daemon/avahi-utils/dbus (run by the tests inside their own network namespaces,
 # never in the root namespace: daemons are kept from starting at install time), python-zeroconf.
 set -euo pipefail
 SUDO=""
@@ -10,7 +10,7 @@ SUDO=""
 
 # DNS peers: dig (dnsutils), kdig (knot-dnsutils), dnsperf, dnsmasq-base (the binary without the
 # system service) and unbound (its service is kept from starting by policy-rc.d and disabled below).
-apt_packages=(curl ca-certificates iproute2 python3 python3-pip avahi-daemon avahi-utils dbus
+apt_packages=(curl ca-certificates iproute2 python3 python3-pip avahi-daemon avahi-utils dbus tmux openssl
   dnsutils knot-dnsutils dnsperf dnsmasq-base unbound)
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -39,6 +39,16 @@ pub(super) fn start(
     let mdns = start_mdns(ex, opts, stopping, &mut apis);
     #[cfg(feature = "dns")]
     start_dns(ex, opts, mdns.clone(), &mut apis);
+    #[cfg(feature = "health")]
+    {
+        #[allow(unused_mut)]
+        let mut sources: Vec<Box<dyn crate::health::machines::SignalSource>> = Vec::new();
+        #[cfg(feature = "mdns")]
+        if let Some(m) = &mdns {
+            sources.push(Box::new(crate::health::mdns_source::MdnsSource(m.clone())));
+        }
+        start_health(ex, opts, stopping, &mut apis, sources);
+    }
     let _ = (ex, opts, stopping);
     Running {
         apis,
@@ -112,6 +122,30 @@ fn start_dns(
         }
     }
     apis.push(Rc::new(crate::dns::gateway::DnsApi::new(dns)));
+}
+
+#[cfg(feature = "health")]
+fn start_health(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    stopping: &Shutdown,
+    apis: &mut Vec<Rc<dyn Capability>>,
+    sources: Vec<Box<dyn crate::health::machines::SignalSource>>,
+) {
+    let mut config = crate::health::HealthConfig::new(opts.state.clone());
+    if let Some(g) = opts.health_grace {
+        config.grace = g;
+    }
+    match crate::health::Health::start(ex, config, sources, stopping.clone()) {
+        Ok(h) => apis.push(Rc::new(crate::health::gateway::HealthApi::new(h))),
+        Err(e) => {
+            crate::log!(Error, "health", "cannot start health: {e}");
+            apis.push(Rc::new(Unavailable::new(
+                "health",
+                &format!("not running ({e})"),
+            )));
+        }
+    }
 }
 
 /// A compiled-in capability that is not running: its status line says why, and its routes

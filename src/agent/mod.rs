@@ -46,6 +46,8 @@ pub struct AgentOptions {
     /// mDNS settings; `None` runs the agent without mDNS (`--no-mdns`).
     #[cfg(feature = "mdns")]
     pub mdns: Option<crate::mdns::MdnsConfig>,
+    /// How long a machine may go unseen before health calls it down (None: 60 s).
+    pub health_grace: Option<std::time::Duration>,
 }
 
 /// Why the agent could not start (or stopped badly).

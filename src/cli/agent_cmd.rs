@@ -32,6 +32,9 @@ leaf! {
         /// mDNS host name without .local (default: the system's)
         #[argh(option)]
         pub hostname: Option<String>,
+        /// how long a machine may go unseen before health calls it down (default 60s)
+        #[argh(option)]
+        pub health_grace: Option<String>,
     }
 }
 
@@ -83,7 +86,17 @@ impl AgentCmd {
                 }
             }
         }
+        let health_grace = match self
+            .health_grace
+            .as_deref()
+            .map(crate::base::parse_duration)
+        {
+            None => None,
+            Some(Ok(d)) => Some(d),
+            Some(Err(e)) => return common.fail(&format!("--health-grace: {e}"), 2),
+        };
         let opts = AgentOptions {
+            health_grace,
             state: common.state.clone(),
             control,
             max_connections: self.max_connections.unwrap_or(64).max(1),

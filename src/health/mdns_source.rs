@@ -1,0 +1,54 @@
+//! Machine presence from the mDNS registry's host records (spec §6.2 "mDNS presence",
+//! "last-seen timestamp").
+
+use super::machines::{Presence, SignalSource, Signals};
+use crate::base::UnixTime;
+use crate::mdns::Mdns;
+use std::collections::BTreeMap;
+
+/// Reads the hosts the mDNS browser has seen.
+pub struct MdnsSource(pub Mdns);
+
+/// `stone-05.local.` → `stone-05`.
+pub fn machine_name(host: &str) -> String {
+    let h = host.trim_end_matches('.');
+    let h = h
+        .len()
+        .checked_sub(6)
+        .filter(|&i| h.get(i..).is_some_and(|s| s.eq_ignore_ascii_case(".local")))
+        .and_then(|i| h.get(..i))
+        .unwrap_or(h);
+    h.to_string()
+}
+
+impl SignalSource for MdnsSource {
+    fn collect(&self, _now: UnixTime, into: &mut BTreeMap<String, Signals>) {
+        self.0.with_registry(|r| {
+            for h in r.hosts() {
+                let e = into.entry(machine_name(&h.host)).or_default();
+                let p = Presence {
+                    live: !h.stale,
+                    last_seen: h.last_seen,
+                };
+                // The same name on two records: the livelier one wins.
+                let keep = e
+                    .presence
+                    .as_ref()
+                    .is_some_and(|o| (o.live, o.last_seen) > (p.live, p.last_seen));
+                if !keep {
+                    e.presence = Some(p);
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_lose_their_local_suffix() {
+        assert_eq!(super::machine_name("stone-05.local"), "stone-05");
+        assert_eq!(super::machine_name("stone-05.LOCAL."), "stone-05");
+        assert_eq!(super::machine_name("x"), "x");
+    }
+}
