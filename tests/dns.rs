@@ -354,3 +354,53 @@ fn the_agent_serves_dns_again_after_a_restart() {
     let out = run("dig", &["@127.0.0.1", "-p", &port, "+short", "nas.lan"]);
     assert!(out.contains("192.168.1.20"), "{out}");
 }
+
+#[test]
+fn queries_are_logged_at_debug_level_only() {
+    for (level, logged) in [("info", false), ("debug", true)] {
+        let agent = Agent::start_in(TempDir::new("dns-log"), &["--log-level", level]);
+        let out = common::koi(&[
+            "dns",
+            "serve",
+            "--state-dir",
+            agent.dir.str(),
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--json",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let listen = text
+            .split("\"listen\":[\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let port = listen.rsplit(':').next().unwrap().to_string();
+        let answer = run("dig", &["@127.0.0.1", "-p", &port, "secret-name.lan"]);
+        assert!(answer.contains("NXDOMAIN"), "{answer}");
+        if logged {
+            assert!(
+                agent.wait_log("secret-name.lan", Duration::from_secs(5)),
+                "debug log lacks the query"
+            );
+        } else {
+            // Stopping logs at info level after the query was answered: once that line is
+            // there, a query line would be too.
+            assert!(
+                common::koi(&["dns", "stop", "--state-dir", agent.dir.str()])
+                    .status
+                    .success()
+            );
+            assert!(agent.wait_log("dns: stopped", Duration::from_secs(5)));
+            let log = agent.log.lock().unwrap().clone();
+            assert!(
+                !log.contains("secret-name"),
+                "query logged at {level}: {log}"
+            );
+        }
+    }
+}

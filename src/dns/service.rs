@@ -676,3 +676,26 @@ fn rebuild(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_port_53_names_the_capability_to_grant() {
+        let e = DnsError::Bind(
+            "192.168.1.5:53".parse().unwrap(),
+            io::Error::from(io::ErrorKind::PermissionDenied),
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("CAP_NET_BIND_SERVICE") && text.contains("setcap"),
+            "{text}"
+        );
+        let e = DnsError::Bind(
+            "192.168.1.5:53".parse().unwrap(),
+            io::Error::from(io::ErrorKind::AddrInUse),
+        );
+        assert!(e.to_string().contains("in use"));
+    }
+}
