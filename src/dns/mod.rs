@@ -21,6 +21,8 @@ pub mod config;
 pub mod fastpath;
 pub mod forward;
 pub mod gateway;
+mod listen;
+mod mdns_feed;
 pub mod ratelimit;
 pub mod server;
 pub mod service;

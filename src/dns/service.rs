@@ -10,23 +10,23 @@
 
 use super::config::{resolv_conf_upstreams, DnsConfig, DnsFile, StaticJson};
 use super::forward::Forwarder;
+use super::listen::{acl_for, bind_all, default_listen};
+use super::mdns_feed::{advertise, feed_mdns};
 use super::ratelimit::RateLimiter;
-use super::server::{serve_tcp, serve_udp, Acl, Shared};
-use super::sources::{certmesh_table, mdns_table, ServiceFacts};
+use super::server::{serve_tcp, serve_udp, Shared};
+use super::sources::certmesh_table;
 use super::stats::Stats;
 use super::zone::{Data, Source, Table, Zone};
-use crate::mdns::{IfAddr, Mdns, ServiceSpec, ServiceType};
+use crate::mdns::{Mdns, ServiceType};
 use crate::state::StateDir;
 use async_executor::{LocalExecutor, Task};
-use async_io::{Async, Timer};
 use koi_wire::dns::Name;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
-use std::time::Duration;
 
 /// Why the resolver could not start or a change was refused.
 #[derive(Debug)]
@@ -458,223 +458,6 @@ fn list(addrs: &[SocketAddr]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// The LAN interface addresses (IPv4 and routable IPv6; not link-local, which needs a scope).
-fn default_listen() -> Result<Vec<IpAddr>, DnsError> {
-    let links = crate::mdns::net::links(&[]).map_err(|e| DnsError::Config(e.to_string()))?;
-    let ips: Vec<IpAddr> = links
-        .iter()
-        .flat_map(|l| l.ips())
-        .filter(|ip| match ip {
-            IpAddr::V4(v4) => !v4.is_loopback() && !v4.is_unspecified(),
-            IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) != 0xfe80 && !v6.is_loopback(),
-        })
-        .collect();
-    if ips.is_empty() {
-        return Err(DnsError::NoAddress);
-    }
-    Ok(ips)
-}
-
-/// The subnets whose clients may ask, from the listen addresses.
-fn acl_for(ips: &[IpAddr]) -> Acl {
-    let links = crate::mdns::net::links(&[]).unwrap_or_default();
-    let all: Vec<IfAddr> = links.iter().flat_map(|l| l.addrs.iter().copied()).collect();
-    let mut acl = Acl::default();
-    for ip in ips {
-        if ip.is_loopback() {
-            acl.loopback = true;
-        } else if ip.is_unspecified() {
-            acl.loopback = true;
-            acl.subnets.extend(all.iter().copied());
-        } else {
-            let mine: Vec<IfAddr> = all.iter().filter(|a| a.addr == *ip).copied().collect();
-            if mine.is_empty() {
-                acl.subnets.push(IfAddr {
-                    addr: *ip,
-                    prefix_len: if ip.is_ipv4() { 32 } else { 128 },
-                });
-            }
-            acl.subnets.extend(mine);
-        }
-    }
-    acl
-}
-
-type Bound = (
-    Vec<Async<UdpSocket>>,
-    Vec<Async<TcpListener>>,
-    Vec<SocketAddr>,
-);
-
-/// Binds UDP and TCP on each address; port 0 takes the port the first UDP socket got.
-fn bind_all(ips: &[IpAddr], port: u16) -> Result<Bound, DnsError> {
-    let mut port = port;
-    let (mut udp, mut tcp, mut listen) = (Vec::new(), Vec::new(), Vec::new());
-    for ip in ips {
-        let addr = SocketAddr::new(*ip, port);
-        let u = bind_udp(addr).map_err(|e| DnsError::Bind(addr, e))?;
-        let actual = u
-            .get_ref()
-            .local_addr()
-            .map_err(|e| DnsError::Bind(addr, e))?;
-        port = actual.port();
-        let t = bind_tcp(actual).map_err(|e| DnsError::Bind(actual, e))?;
-        udp.push(u);
-        tcp.push(t);
-        listen.push(actual);
-    }
-    Ok((udp, tcp, listen))
-}
-
-fn bind_udp(addr: SocketAddr) -> io::Result<Async<UdpSocket>> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    if addr.is_ipv6() {
-        s.set_only_v6(true)?;
-    }
-    let _ = s.set_recv_buffer_size(1 << 20);
-    s.bind(&addr.into())?;
-    Async::new(UdpSocket::from(s))
-}
-
-fn bind_tcp(addr: SocketAddr) -> io::Result<Async<TcpListener>> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    if addr.is_ipv6() {
-        s.set_only_v6(true)?;
-    }
-    s.set_reuse_address(true)?;
-    s.bind(&addr.into())?;
-    s.listen(128)?;
-    Async::new(TcpListener::from(s))
-}
-
-/// Advertises this resolver as `_dns._udp` (spec §5.5); returns the instance name.
-fn advertise(mdns: &Mdns, port: u16) -> Option<String> {
-    let spec = ServiceSpec {
-        instance: mdns.snapshot().host,
-        service_type: ServiceType::parse("_dns._udp").ok()?,
-        port,
-        txt: Vec::new(),
-        host: None,
-        addrs: Vec::new(),
-    };
-    match mdns.announce(spec) {
-        Ok(name) => Some(name),
-        Err(e) => {
-            crate::log!(Warn, "dns", "cannot advertise _dns._udp: {e}");
-            None
-        }
-    }
-}
-
-/// Keeps the mDNS table in step with the registry, records the names generated per machine,
-/// and warns once per name a static entry hides.
-async fn feed_mdns(
-    mdns: Mdns,
-    zone: Rc<RefCell<Zone>>,
-    aliases: bool,
-    san: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
-) {
-    let mut warned: HashSet<Name> = HashSet::new();
-    loop {
-        let rx = mdns.subscribe();
-        rebuild(&mdns, &zone, aliases, &mut warned, &san);
-        while rx.recv().await.is_ok() {
-            // At most ten rebuilds a second however fast the registry changes.
-            Timer::after(Duration::from_millis(100)).await;
-            while rx.try_recv().is_ok() {}
-            rebuild(&mdns, &zone, aliases, &mut warned, &san);
-        }
-        Timer::after(Duration::from_millis(200)).await;
-    }
-}
-
-fn rebuild(
-    mdns: &Mdns,
-    zone: &Rc<RefCell<Zone>>,
-    aliases: bool,
-    warned: &mut HashSet<Name>,
-    san: &Rc<RefCell<BTreeMap<String, Vec<String>>>>,
-) {
-    let (hosts, services) = mdns.with_registry(|r| {
-        let hosts: Vec<(String, Vec<IpAddr>)> = r
-            .hosts()
-            .filter(|h| !h.stale)
-            .map(|h| (h.host.clone(), h.addrs.clone()))
-            .collect();
-        let services: Vec<ServiceFacts> = r
-            .entries()
-            .filter(|e| !e.stale)
-            .map(|e| ServiceFacts {
-                instance: e.service.instance.clone(),
-                service: e.service.service_type.service().to_string(),
-                proto: e.service.service_type.proto().to_string(),
-                host: e.service.host.clone(),
-                port: e.service.port,
-                addrs: e.service.addrs.clone(),
-                txt: e.service.txt.clone(),
-            })
-            .collect();
-        (hosts, services)
-    });
-    let mut z = zone.borrow_mut();
-    let origin = z.origin().clone();
-    let table = mdns_table(&origin, &hosts, &services, aliases);
-    for hidden in z.replace(Source::Mdns, table) {
-        if warned.insert(hidden.clone()) {
-            crate::log!(
-                Warn,
-                "dns",
-                "static {hidden} hides the name mDNS generates for it"
-            );
-        }
-    }
-    // The SAN feedback loop: what each machine is called, for its next certificate.
-    let mut machines: BTreeMap<String, Vec<IpAddr>> = BTreeMap::new();
-    for (host, addrs) in &hosts {
-        machines.entry(host.clone()).or_default().extend(addrs);
-    }
-    for s in &services {
-        machines.entry(s.host.clone()).or_default().extend(&s.addrs);
-    }
-    // One pass over the automatic names: address -> names.
-    let mut by_ip: std::collections::HashMap<IpAddr, Vec<String>> = Default::default();
-    for (name, data) in [Source::Certmesh, Source::Mdns]
-        .iter()
-        .flat_map(|s| z.table(*s).iter())
-    {
-        for d in data {
-            let ip = match d {
-                Data::A(a) => IpAddr::V4(*a),
-                Data::Aaaa(a) => IpAddr::V6(*a),
-                _ => continue,
-            };
-            by_ip.entry(ip).or_default().push(name.to_string());
-        }
-    }
-    let mut recorded = san.borrow_mut();
-    for (host, addrs) in machines {
-        let names: Vec<String> = addrs
-            .iter()
-            .filter_map(|ip| by_ip.get(ip))
-            .flatten()
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if recorded.get(&host) != Some(&names) && !names.is_empty() {
-            crate::log!(
-                Info,
-                "dns",
-                "names for {host}: {} (recorded for its next certificate)",
-                names.join(", ")
-            );
-            recorded.insert(host, names);
-        }
-    }
 }
 
 #[cfg(test)]
