@@ -12,6 +12,8 @@ pub mod build_info;
 #[cfg(feature = "certmesh")]
 pub mod certmesh;
 pub mod cli;
+#[cfg(feature = "dns")]
+pub mod dns;
 #[cfg(feature = "health")]
 pub mod health;
 pub mod http;

@@ -391,7 +391,46 @@ fn personal_mesh_across_two_hosts_with_openssl_curl_and_chromium() {
         "{status}"
     );
 
+    member_names_resolve_in_the_cas_dns(&bed, &ca, &ip2);
     chromium_check(&bed, &certs, &ip2);
+}
+
+/// The CA's agent serves DNS: the new member `beta.lan` resolves (for dig on host 2) to the
+/// address on its certificate, and the CA's own `alpha.lan` to host 1's.
+fn member_names_resolve_in_the_cas_dns(bed: &TestBed, ca: &Ca, ip2: &str) {
+    if !tools(&["dig"]) {
+        return;
+    }
+    let out = koi_in(
+        bed,
+        1,
+        &["dns", "serve", "--port", "5300", "--state-dir", &ca.state()],
+    );
+    assert!(out.status.success(), "dns serve: {}", text(&out));
+    let ip1 = bed.ipv4(1).to_string();
+    let dig = |name: &str| {
+        let o = bed
+            .exec(2, "dig")
+            .args(["+short", "+time=1", "+tries=1", "-p", "5300"])
+            .arg(format!("@{ip1}"))
+            .arg(name)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let mut got = String::new();
+    let resolved = wait_until(Duration::from_secs(15), || {
+        got = dig("beta.lan");
+        got == ip2
+    });
+    assert!(resolved, "beta.lan -> {got:?}, want {ip2}");
+    assert_eq!(dig("alpha.lan"), ip1);
+    let list = text(&koi_in(
+        bed,
+        1,
+        &["dns", "lookup", "beta.lan", "--state-dir", &ca.state()],
+    ));
+    assert!(list.contains("certmesh"), "{list}");
 }
 
 /// A page served on host 2 with its new cert loads in headless Chromium when the mesh CA is

@@ -8,7 +8,10 @@ set -euo pipefail
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
-apt_packages=(curl ca-certificates iproute2 python3 python3-pip avahi-daemon avahi-utils dbus tmux openssl libnss3-tools chromium)
+# DNS peers: dig (dnsutils), kdig (knot-dnsutils), dnsperf, dnsmasq-base (the binary without the
+# system service) and unbound (its service is kept from starting by policy-rc.d and disabled below).
+apt_packages=(curl ca-certificates iproute2 python3 python3-pip avahi-daemon avahi-utils dbus tmux openssl libnss3-tools chromium
+  dnsutils knot-dnsutils dnsperf dnsmasq-base unbound)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,6 +35,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     break
   done
   [ "$made_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d
+  # Never leave a resolver listening on this machine's port 53.
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now unbound unbound-resolvconf >/dev/null 2>&1 || true
+  fi
   if [ "$ok" != 1 ]; then
     cat /tmp/koi-apt.log >&2
     echo "could not install ${missing[*]} from Debian's archive" >&2

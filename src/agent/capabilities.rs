@@ -37,6 +37,17 @@ pub(super) fn start(
     let mut apis: Vec<Rc<dyn Capability>> = Vec::new();
     #[cfg(feature = "mdns")]
     let mdns = start_mdns(ex, opts, stopping, &mut apis);
+    #[cfg(feature = "dns")]
+    let dns = start_dns(ex, opts, mdns.clone(), &mut apis);
+    #[cfg(all(feature = "dns", feature = "certmesh"))]
+    if let Some(d) = &dns {
+        let paths = crate::certmesh::files::MeshPaths::new(&opts.state);
+        if paths.has_ca() {
+            crate::dns::certmesh_feed::spawn(ex, d.clone(), paths, stopping.clone());
+        }
+    }
+    #[cfg(feature = "dns")]
+    let _ = dns;
     #[cfg(feature = "health")]
     {
         #[allow(unused_mut)]
@@ -105,6 +116,36 @@ fn start_mdns(
             None
         }
     }
+}
+
+/// Makes the DNS capability available, and starts serving if `dns.json` says it was serving
+/// when the agent last stopped.
+#[cfg(feature = "dns")]
+fn start_dns(
+    ex: &Rc<LocalExecutor<'static>>,
+    opts: &AgentOptions,
+    mdns: Option<crate::mdns::Mdns>,
+    apis: &mut Vec<Rc<dyn Capability>>,
+) -> Option<crate::dns::Dns> {
+    let dns = match crate::dns::Dns::new(ex, Some(opts.state.clone()), mdns) {
+        Ok(d) => d,
+        Err(e) => {
+            crate::log!(Error, "dns", "cannot load DNS state: {e}");
+            apis.push(Rc::new(Unavailable::new(
+                "dns",
+                &format!("not running ({e})"),
+            )));
+            return None;
+        }
+    };
+    if let (config, true) = dns.saved() {
+        match config.and_then(|c| dns.start(c, false)) {
+            Ok(_) => {}
+            Err(e) => crate::log!(Error, "dns", "cannot resume serving DNS: {e}"),
+        }
+    }
+    apis.push(Rc::new(crate::dns::gateway::DnsApi::new(dns.clone())));
+    Some(dns)
 }
 
 #[cfg(feature = "health")]

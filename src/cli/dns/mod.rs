@@ -1,6 +1,8 @@
 //! `koi dns ...`: the local resolver (spec §5).
 
-use super::common::{not_yet_available, with_capability, HasCommon};
+mod run;
+
+use super::common::{with_capability, HasCommon};
 use crate::leaf;
 use argh::FromArgs;
 use std::process::ExitCode;
@@ -49,6 +51,9 @@ leaf! {
         /// generate grafana.lan from _grafana._tcp: on or off (default: on)
         #[argh(option)]
         pub service_aliases: Option<String>,
+        /// answers per second per client /24 or /56; 0 turns limiting off (default: 1000)
+        #[argh(option)]
+        pub rate_limit: Option<u32>,
     }
 }
 
@@ -109,15 +114,23 @@ leaf! {
 impl DnsCmd {
     /// Runs the command.
     pub fn run(self) -> ExitCode {
-        let (common, name) = match &self.cmd {
-            DnsSub::Serve(c) => (c.common(), "dns serve"),
-            DnsSub::Stop(c) => (c.common(), "dns stop"),
-            DnsSub::Status(c) => (c.common(), "dns status"),
-            DnsSub::Lookup(c) => (c.common(), "dns lookup"),
-            DnsSub::Add(c) => (c.common(), "dns add"),
-            DnsSub::Remove(c) => (c.common(), "dns remove"),
-            DnsSub::List(c) => (c.common(), "dns list"),
+        let common = match &self.cmd {
+            DnsSub::Serve(c) => c.common(),
+            DnsSub::Stop(c) => c.common(),
+            DnsSub::Status(c) => c.common(),
+            DnsSub::Lookup(c) => c.common(),
+            DnsSub::Add(c) => c.common(),
+            DnsSub::Remove(c) => c.common(),
+            DnsSub::List(c) => c.common(),
         };
-        with_capability("dns", &common, || not_yet_available(&common, name))
+        with_capability("dns", &common, || match &self.cmd {
+            DnsSub::Serve(c) => run::serve(&common, c),
+            DnsSub::Stop(_) => run::stop(&common),
+            DnsSub::Status(_) => run::status(&common),
+            DnsSub::Lookup(c) => run::lookup(&common, &c.name, c.rtype.as_deref().unwrap_or("A")),
+            DnsSub::Add(c) => run::add(&common, &c.name, &c.ip),
+            DnsSub::Remove(c) => run::remove(&common, &c.name),
+            DnsSub::List(_) => run::list(&common),
+        })
     }
 }

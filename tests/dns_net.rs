@@ -1,0 +1,250 @@
+//! The resolver in a network-namespace test bed, fed by its sources: host 1 runs a koi agent
+//! with mDNS and DNS on its LAN addresses (the default), host 2 registers `_grafana._tcp` with
+//! python-zeroconf, host 3 asks with dig and kdig. Shows a static name, the mDNS host name,
+//! the service aliases and SRV, the alias leaving DNS after the service is withdrawn,
+//! REFUSED for a client outside the served subnets, and koi advertising `_dns._udp`.
+//!
+//! The certmesh source is not in this bed: the certmesh capability is not built yet (its
+//! source is unit-tested with fake members in `src/dns/sources.rs`).
+//!
+//! Needs root (network namespaces), python3 with zeroconf, dig and kdig; skipped without root.
+#![cfg(all(feature = "dns", target_os = "linux"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::netns::{require_root, TestBed};
+use common::{koi_bin, wait_until, TempDir};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+struct Proc(Child, Arc<Mutex<String>>);
+
+impl Proc {
+    fn spawn(mut cmd: Command) -> Proc {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let text = Arc::new(Mutex::new(String::new()));
+        for pipe in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let sink = text.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut t = sink.lock().unwrap();
+                    t.push_str(&line);
+                    t.push('\n');
+                }
+            });
+        }
+        Proc(child, text)
+    }
+    fn text(&self) -> String {
+        self.1.lock().unwrap().clone()
+    }
+    /// Closes stdin (zc_register.py then unregisters with goodbyes).
+    fn close_stdin(&mut self) {
+        drop(self.0.stdin.take());
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn out(mut cmd: Command) -> String {
+    let o: Output = cmd
+        .stdin(Stdio::null())
+        .env_remove("KOI_STATE_DIR")
+        .output()
+        .expect("run");
+    String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
+}
+
+#[test]
+fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
+    if !require_root() {
+        return;
+    }
+    let bed = TestBed::new("dnsnet", 3);
+    // The bed's 10.x.y.0/24 is private, as a .lan name's address must be.
+    let [_, b, c] = bed.subnet();
+    let private = |h: usize| format!("10.{b}.{c}.{h}");
+    // Host 3 also gets an address outside every subnet host 1 serves, routed on-link.
+    let outsider = format!("192.168.{c}.3");
+    assert!(bed
+        .exec(3, "ip")
+        .args(["addr", "add", &format!("{outsider}/32"), "dev", "eth0"])
+        .status()
+        .unwrap()
+        .success());
+    let out_net = format!("192.168.{c}.0/24");
+    assert!(bed
+        .exec(1, "ip")
+        .args(["route", "add", &out_net, "dev", "eth0"])
+        .status()
+        .unwrap()
+        .success());
+
+    let dir = TempDir::new("dnsnet-agent");
+    let mut agent_cmd = bed.exec(1, koi_bin());
+    agent_cmd.args([
+        "agent",
+        "--control",
+        "127.0.0.1:0",
+        "--state-dir",
+        dir.str(),
+        "--hostname",
+        "koi-one",
+        "--interfaces",
+        "eth0",
+    ]);
+    let agent = Proc::spawn(agent_cmd);
+    assert!(
+        wait_until(LIMIT, || dir.path().join("agent.json").exists()),
+        "{}",
+        agent.text()
+    );
+    let koi = |args: &[&str]| {
+        let mut cmd = bed.exec(1, koi_bin());
+        cmd.args(args).args(["--state-dir", dir.str()]);
+        out(cmd)
+    };
+    let served = koi(&["dns", "serve", "--upstream", "127.0.0.1:9"]);
+    assert!(
+        served.contains("serving zone lan on"),
+        "{served}\n{}",
+        agent.text()
+    );
+    // The default is the LAN interface addresses, never 0.0.0.0 or loopback.
+    assert!(
+        served.contains(&format!("{}:53", private(1)))
+            && !served.contains("0.0.0.0")
+            && !served.contains("127.0.0.1:53"),
+        "{served}"
+    );
+    assert!(koi(&["dns", "add", "nas", &private(50)]).contains("added nas.lan"));
+
+    let server = format!("@{}", private(1));
+    let dig = |args: &[&str]| {
+        let mut cmd = bed.exec(3, "dig");
+        cmd.args([server.as_str(), "+time=2", "+tries=1"])
+            .args(args);
+        out(cmd)
+    };
+    let kdig = |args: &[&str]| {
+        let mut cmd = bed.exec(3, "kdig");
+        cmd.args([server.as_str(), "+time=2", "+retry=0"])
+            .args(args);
+        out(cmd)
+    };
+    assert!(dig(&["+short", "nas.lan"]).contains(&private(50)));
+
+    // python-zeroconf on host 2 registers _grafana._tcp for host stone-05 at its private address.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/zc_register.py");
+    let mut zc_cmd = bed.exec(2, "python3");
+    zc_cmd.args([
+        script,
+        "Grafana",
+        "_grafana._tcp.local.",
+        "3000",
+        "stone-05.local.",
+        "v4",
+        &private(2),
+        "path=/",
+    ]);
+    let mut zc = Proc::spawn(zc_cmd);
+    assert!(
+        wait_until(LIMIT, || zc.text().contains("registered")),
+        "zeroconf: {}",
+        zc.text()
+    );
+
+    let mut last = String::new();
+    let resolved = wait_until(LIMIT, || {
+        last = dig(&["+short", "grafana.lan"]);
+        last.contains(&private(2))
+    });
+    assert!(
+        resolved,
+        "grafana.lan never resolved: {last}\nagent: {}",
+        agent.text()
+    );
+    assert!(kdig(&["+short", "grafana.lan"]).contains(&private(2)));
+    assert!(dig(&["+short", "grafana-stone-05.lan"]).contains(&private(2)));
+    assert!(dig(&["+short", "stone-05.lan"]).contains(&private(2)));
+    let srv = dig(&["_grafana._tcp.lan", "SRV"]);
+    assert!(srv.contains("SRV\t0 0 3000 stone-05.lan."), "{srv}");
+    assert!(kdig(&["_grafana._tcp.lan", "SRV"]).contains("3000 stone-05.lan."));
+    let txt = dig(&["+short", "grafana-stone-05.lan", "TXT"]);
+    assert!(txt.contains("path=/"), "{txt}");
+    let list = koi(&["dns", "list"]);
+    assert!(
+        list.contains("grafana.lan") && list.contains("mdns") && list.contains("nas.lan"),
+        "{list}"
+    );
+    let lookup = koi(&["dns", "lookup", "grafana"]);
+    assert!(lookup.contains("(from mdns)"), "{lookup}");
+    // The names generated for stone-05 are recorded for its certificate.
+    let log = agent.text();
+    assert!(
+        log.contains("names for stone-05.local:") && log.contains("grafana.lan"),
+        "{log}"
+    );
+
+    // REFUSED for a client outside the served subnets.
+    let refused = dig(&["-b", &outsider, "nas.lan"]);
+    assert!(refused.contains("status: REFUSED"), "{refused}");
+
+    // koi advertises itself as _dns._udp: its responder says so, and python-zeroconf sees it
+    // (a fresh browser each try: a zeroconf browser that starts while the bed is busy
+    // sometimes never hears an answer).
+    let mdns_status = koi(&["mdns", "status", "--json"]);
+    assert!(mdns_status.contains("_dns._udp"), "{mdns_status}");
+    let browse = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/zc_browse.py");
+    let mut seen = String::new();
+    for _ in 0..3 {
+        let mut b_cmd = bed.exec(3, "python3");
+        b_cmd.args([browse, "_dns._udp.local.", "v4"]);
+        let browser = Proc::spawn(b_cmd);
+        let found = wait_until(LIMIT, || browser.text().contains("koi-one"));
+        seen = browser.text();
+        if found {
+            break;
+        }
+    }
+    assert!(
+        seen.contains("koi-one"),
+        "no _dns._udp: {seen}\nagent: {}",
+        agent.text()
+    );
+
+    // Withdrawn: gone from DNS well within its 30 s TTL.
+    zc.close_stdin();
+    let t = Instant::now();
+    let gone = wait_until(Duration::from_secs(30), || {
+        dig(&["grafana.lan"]).contains("status: NXDOMAIN")
+    });
+    assert!(
+        gone,
+        "grafana.lan still resolves after withdrawal: {}",
+        dig(&["grafana.lan"])
+    );
+    eprintln!("grafana.lan gone {:?} after withdrawal", t.elapsed());
+    assert!(
+        dig(&["+short", "nas.lan"]).contains(&private(50)),
+        "the static name stays"
+    );
+}
