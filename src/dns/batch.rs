@@ -71,7 +71,7 @@ impl Batch {
                 fd,
                 hdrs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                libc::MSG_DONTWAIT as _,
                 std::ptr::null_mut(),
             )
         };
@@ -162,7 +162,7 @@ pub fn send_all(fd: RawFd, out: &[(Vec<u8>, SocketAddr)]) {
                     fd,
                     hdrs.as_mut_ptr().add(sent),
                     (chunk.len() - sent) as libc::c_uint,
-                    libc::MSG_DONTWAIT,
+                    libc::MSG_DONTWAIT as _,
                 )
             };
             if n <= 0 {
