@@ -62,6 +62,11 @@ pub(super) fn start(
                 crate::certmesh::files::MeshPaths::new(&opts.state),
             ),
         ));
+        // Last: it judges the machines the sources above found.
+        #[cfg(feature = "dns")]
+        if let Some(d) = &dns {
+            sources.push(Box::new(crate::health::dns_source::DnsSource(d.clone())));
+        }
         start_health(ex, opts, stopping, &mut apis, sources);
     }
     #[cfg(feature = "certmesh")]

@@ -28,6 +28,8 @@ pub struct Presence {
     pub live: bool,
     /// When they were last received.
     pub last_seen: UnixTime,
+    /// When they were first received (since they last came back).
+    pub first_seen: UnixTime,
 }
 
 /// What certmesh knows of a member (to be provided by the certmesh capability).
@@ -202,7 +204,11 @@ mod tests {
 
     fn seen(live: bool, last_seen: u64) -> Signals {
         Signals {
-            presence: Some(Presence { live, last_seen }),
+            presence: Some(Presence {
+                live,
+                last_seen,
+                first_seen: 0,
+            }),
             ..Signals::default()
         }
     }

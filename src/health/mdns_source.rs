@@ -29,6 +29,7 @@ impl SignalSource for MdnsSource {
                 let p = Presence {
                     live: !h.stale,
                     last_seen: h.last_seen,
+                    first_seen: h.first_seen,
                 };
                 // The same name on two records: the livelier one wins.
                 let keep = e

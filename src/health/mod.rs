@@ -12,6 +12,8 @@
 #[cfg(feature = "certmesh")]
 pub mod certmesh_source;
 pub mod checks;
+#[cfg(feature = "dns")]
+pub mod dns_source;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gateway;
