@@ -56,7 +56,7 @@ pub fn cert_pem(der: &[u8]) -> String {
 
 /// PEM with a label, 64 columns.
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
-    let b64 = base64(der);
+    let b64 = crate::certmesh::envelope::codec::b64_encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(chunk));
@@ -66,51 +66,18 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
-fn base64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for c in data.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// The first PEM block with `label` decoded to DER.
 pub fn pem_decode(text: &str, label: &str) -> Option<Vec<u8>> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let start = text.find(&begin)? + begin.len();
-    let stop = start + text[start..].find(&end)?;
-    let mut bits = 0u32;
-    let mut nbits = 0;
-    let mut out = Vec::new();
-    for ch in text[start..stop].bytes() {
-        let v = match ch {
-            b'A'..=b'Z' => ch - b'A',
-            b'a'..=b'z' => ch - b'a' + 26,
-            b'0'..=b'9' => ch - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' | b'\n' | b'\r' | b' ' | b'\t' => continue,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(v);
-        nbits += 6;
-        if nbits >= 8 {
-            nbits -= 8;
-            out.push((bits >> nbits) as u8);
-        }
-    }
-    Some(out)
+    let stop = start + text.get(start..)?.find(&end)?;
+    let body: String = text
+        .get(start..stop)?
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    crate::certmesh::envelope::codec::b64_decode(&body)
 }
 
 /// Builds the self-signed root for `scope` with the key `pkcs8`.

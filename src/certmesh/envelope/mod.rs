@@ -25,7 +25,7 @@
 //! and slot types this build does not know (an error naming the type and the file, rather than
 //! a rewrite that would drop them).
 
-mod codec;
+pub(crate) mod codec;
 mod error;
 mod files;
 mod kdf;

@@ -189,19 +189,39 @@ fn micros(v: Option<u64>) -> String {
     }
 }
 
-/// `koi dns status`.
-pub(super) fn status(common: &Common) -> ExitCode {
-    let text = match AgentClient::find(&common.state).and_then(|c| c.get("/v1/dns/status")) {
+/// GETs `path` from the agent for a command that shows it. `Ok(None)`: the reply was printed
+/// as it came (`--json`); `Err`: the failure is reported, naming `what` if the reply does not
+/// parse.
+fn get_view<T: miniserde::Deserialize>(
+    common: &Common,
+    path: &str,
+    what: &str,
+) -> Result<Option<T>, ExitCode> {
+    let text = match AgentClient::find(&common.state).and_then(|c| c.get(path)) {
         Ok(t) => t,
-        Err(AgentCallError::NoAgent | AgentCallError::NotAnswering(_)) => return no_agent(common),
-        Err(e) => return common.fail(&e.to_string(), 1),
+        Err(AgentCallError::NoAgent | AgentCallError::NotAnswering(_)) => {
+            return Err(no_agent(common))
+        }
+        Err(e) => return Err(common.fail(&e.to_string(), 1)),
     };
     if common.json {
         println!("{text}");
-        return ExitCode::SUCCESS;
+        return Ok(None);
     }
-    let Ok(s) = json::from_str::<StatusJson>(&text) else {
-        return common.fail("the agent's DNS status is not what this koi expects", 1);
+    json::from_str::<T>(&text).map(Some).map_err(|_| {
+        common.fail(
+            &format!("the agent's {what} is not what this koi expects"),
+            1,
+        )
+    })
+}
+
+/// `koi dns status`.
+pub(super) fn status(common: &Common) -> ExitCode {
+    let s: StatusJson = match get_view(common, "/v1/dns/status", "DNS status") {
+        Ok(Some(s)) => s,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(code) => return code,
     };
     let q = &s.queries;
     println!(
@@ -261,17 +281,10 @@ pub(super) fn lookup(common: &Common, name: &str, ty: &str) -> ExitCode {
         );
     }
     let path = format!("/v1/dns/lookup?name={name}&type={ty}");
-    let text = match AgentClient::find(&common.state).and_then(|c| c.get(&path)) {
-        Ok(t) => t,
-        Err(AgentCallError::NoAgent | AgentCallError::NotAnswering(_)) => return no_agent(common),
-        Err(e) => return common.fail(&e.to_string(), 1),
-    };
-    if common.json {
-        println!("{text}");
-        return ExitCode::SUCCESS;
-    }
-    let Ok(l) = json::from_str::<LookupJson>(&text) else {
-        return common.fail("the agent's answer is not what this koi expects", 1);
+    let l: LookupJson = match get_view(common, &path, "answer") {
+        Ok(Some(l)) => l,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(code) => return code,
     };
     println!("{} {}: {} (from {})", l.name, l.rtype, l.rcode, l.source);
     for r in &l.answers {
