@@ -13,39 +13,10 @@
 mod common;
 
 use common::netns::{require_root, TestBed};
+use common::totp::{now, totp, uri_secret};
 use common::{json_field, koi_bin, wait_until, TempDir};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// An independent TOTP (RFC 6238, SHA-1, 6 digits, 30 s) in Python's standard library.
-const TOTP_PY: &str = r#"
-import base64, hmac, hashlib, struct, sys
-secret, t = sys.argv[1], int(sys.argv[2])
-key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-mac = hmac.new(key, struct.pack(">Q", t // 30), hashlib.sha1).digest()
-o = mac[-1] & 0xF
-print("%06d" % ((struct.unpack(">I", mac[o:o+4])[0] & 0x7FFFFFFF) % 1000000))
-"#;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn totp(secret: &str, at: u64) -> String {
-    let out = Command::new("python3")
-        .args(["-c", TOTP_PY, secret, &at.to_string()])
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+use std::time::Duration;
 
 fn koi_in(bed: &TestBed, host: usize, args: &[&str]) -> Output {
     bed.exec(host, koi_bin())
@@ -114,16 +85,7 @@ fn start_ca_with(bed: &TestBed, tag: &str, port: u16, extra: &[&str], mdns: bool
     let json = String::from_utf8_lossy(&out.stdout).to_string();
     let fingerprint = json_field(&json, "ca_fingerprint");
     assert_eq!(fingerprint.len(), 64);
-    let uri = json_field(&json, "totp_uri");
-    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_string();
+    let secret = uri_secret(&json_field(&json, "totp_uri"));
     // The fingerprint printed is the SHA-256 of the root's DER, as openssl computes it.
     let der = Command::new("openssl")
         .args(["x509", "-outform", "der", "-in"])

@@ -1,20 +1,21 @@
-//! The resolver in a network-namespace test bed, fed by its sources: host 1 runs a koi agent
-//! with mDNS and DNS on its LAN addresses (the default), host 2 registers `_grafana._tcp` with
-//! python-zeroconf, host 3 asks with dig and kdig. Shows a static name, the mDNS host name,
-//! the service aliases and SRV, the alias leaving DNS after the service is withdrawn,
-//! REFUSED for a client outside the served subnets, and koi advertising `_dns._udp`.
-//!
-//! The certmesh source is not in this bed: the certmesh capability is not built yet (its
-//! source is unit-tested with fake members in `src/dns/sources.rs`).
+//! The resolver in a network-namespace test bed, fed by all three of its sources at once:
+//! host 1 runs a koi agent that is also a certmesh CA, with mDNS and DNS on its LAN addresses
+//! (the default); host 2 registers `_grafana._tcp` with python-zeroconf; host 3 joins the mesh
+//! as `beta` and asks with dig and kdig. Shows a static name, a certmesh member's name after
+//! its join, a static entry hiding that name (with a warning) and uncovering it again, the
+//! mDNS host name, the service aliases and SRV, the alias leaving DNS after the service is
+//! withdrawn, REFUSED for a client outside the served subnets, and koi advertising
+//! `_dns._udp`.
 //!
 //! Needs root (network namespaces), python3 with zeroconf, dig and kdig; skipped without root.
-#![cfg(all(feature = "dns", target_os = "linux"))]
+#![cfg(all(feature = "dns", feature = "certmesh", target_os = "linux"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
 use common::netns::{require_root, TestBed};
-use common::{koi_bin, wait_until, TempDir};
+use common::totp::{now, totp, uri_secret};
+use common::{json_field, koi_bin, wait_until, TempDir};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -73,8 +74,69 @@ fn out(mut cmd: Command) -> String {
     String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr)
 }
 
+const CA_PORT: u16 = 5642;
+
+/// `koi certmesh create` (personal profile: the agent unlocks it by itself) into host 1's
+/// state; returns the CA fingerprint and the TOTP secret.
+fn create_ca(bed: &TestBed, dir: &TempDir) -> (String, String) {
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "correct horse battery staple\n").unwrap();
+    let mut cmd = bed.exec(1, koi_bin());
+    cmd.args([
+        "certmesh",
+        "create",
+        "--profile",
+        "personal",
+        "--passphrase-file",
+    ])
+    .arg(&pass)
+    .args([
+        "--entropy",
+        "os",
+        "--hostname",
+        "koi-one",
+        "--no-trust-store",
+        "--json",
+    ])
+    .args(["--state-dir", dir.str()]);
+    let json = out(cmd);
+    let fingerprint = json_field(&json, "ca_fingerprint");
+    assert_eq!(fingerprint.len(), 64, "{json}");
+    (fingerprint, uri_secret(&json_field(&json, "totp_uri")))
+}
+
+/// Host 3 joins the mesh as `beta`, once the CA answers.
+fn join(bed: &TestBed, ca_ip: &str, fingerprint: &str, secret: &str) {
+    let ca = format!("{ca_ip}:{CA_PORT}");
+    let url = format!("https://{ca}/v1/certmesh/health");
+    let up = wait_until(LIMIT, || {
+        bed.exec(3, "curl")
+            .args(["-sk", "--max-time", "2", &url])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    assert!(up, "the CA API never answered at {url}");
+    let member = TempDir::new("dnsnet-member");
+    let code = totp(secret, now());
+    let mut cmd = bed.exec(3, koi_bin());
+    cmd.args(["certmesh", "join", "--ca", &ca, "--code", &code])
+        .args(["--ca-fingerprint", fingerprint, "--hostname", "beta"])
+        .args(["--no-trust-store", "--json", "--state-dir", member.str()]);
+    let joined = cmd
+        .env_remove("KOI_STATE_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        joined.status.success(),
+        "join: {}{}",
+        String::from_utf8_lossy(&joined.stdout),
+        String::from_utf8_lossy(&joined.stderr)
+    );
+}
+
 #[test]
-fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
+fn static_certmesh_and_mdns_names_resolve_in_one_bed_and_aliases_leave_with_the_service() {
     if !require_root() {
         return;
     }
@@ -82,23 +144,8 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
     // The bed's 10.x.y.0/24 is private, as a .lan name's address must be.
     let [_, b, c] = bed.subnet();
     let private = |h: usize| format!("10.{b}.{c}.{h}");
-    // Host 3 also gets an address outside every subnet host 1 serves, routed on-link.
-    let outsider = format!("192.168.{c}.3");
-    assert!(bed
-        .exec(3, "ip")
-        .args(["addr", "add", &format!("{outsider}/32"), "dev", "eth0"])
-        .status()
-        .unwrap()
-        .success());
-    let out_net = format!("192.168.{c}.0/24");
-    assert!(bed
-        .exec(1, "ip")
-        .args(["route", "add", &out_net, "dev", "eth0"])
-        .status()
-        .unwrap()
-        .success());
-
     let dir = TempDir::new("dnsnet-agent");
+    let (fingerprint, secret) = create_ca(&bed, &dir);
     let mut agent_cmd = bed.exec(1, koi_bin());
     agent_cmd.args([
         "agent",
@@ -110,6 +157,8 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
         "koi-one",
         "--interfaces",
         "eth0",
+        "--certmesh-listen",
+        &format!("{}:{CA_PORT}", private(1)),
     ]);
     let agent = Proc::spawn(agent_cmd);
     assert!(
@@ -151,6 +200,27 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
         out(cmd)
     };
     assert!(dig(&["+short", "nas.lan"]).contains(&private(50)));
+
+    // Certmesh: host 3 joins as beta; beta.lan then resolves to its address.
+    join(&bed, &private(1), &fingerprint, &secret);
+    let mut last = String::new();
+    let joined = wait_until(LIMIT, || {
+        last = dig(&["+short", "beta.lan"]);
+        last.trim() == private(3)
+    });
+    assert!(joined, "beta.lan -> {last:?}\nagent: {}", agent.text());
+    let lookup = koi(&["dns", "lookup", "beta"]);
+    assert!(lookup.contains("(from certmesh)"), "{lookup}");
+    // A static entry wins over the certmesh name, with a warning; removing it uncovers it.
+    assert!(koi(&["dns", "add", "beta", &private(77)]).contains("added beta.lan"));
+    assert_eq!(dig(&["+short", "beta.lan"]).trim(), private(77));
+    let log = agent.text();
+    assert!(
+        log.contains("static beta.lan") && log.contains("hides the automatic name"),
+        "{log}"
+    );
+    assert!(koi(&["dns", "remove", "beta"]).contains("beta.lan"));
+    assert_eq!(dig(&["+short", "beta.lan"]).trim(), private(3));
 
     // python-zeroconf on host 2 registers _grafana._tcp for host stone-05 at its private address.
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/net/zc_register.py");
@@ -203,6 +273,22 @@ fn static_mdns_host_and_service_aliases_resolve_and_leave_with_the_service() {
         log.contains("names for stone-05.local:") && log.contains("grafana.lan"),
         "{log}"
     );
+
+    // Host 3 also gets an address outside every subnet host 1 serves, routed on-link.
+    let outsider = format!("192.168.{c}.3");
+    assert!(bed
+        .exec(3, "ip")
+        .args(["addr", "add", &format!("{outsider}/32"), "dev", "eth0"])
+        .status()
+        .unwrap()
+        .success());
+    let out_net = format!("192.168.{c}.0/24");
+    assert!(bed
+        .exec(1, "ip")
+        .args(["route", "add", &out_net, "dev", "eth0"])
+        .status()
+        .unwrap()
+        .success());
 
     // REFUSED for a client outside the served subnets.
     let refused = dig(&["-b", &outsider, "nas.lan"]);

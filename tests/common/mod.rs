@@ -4,6 +4,7 @@
 
 pub mod netns;
 pub mod tmux;
+pub mod totp;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
