@@ -9,6 +9,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod base32;
+pub mod der;
 pub mod dns;
 pub mod http;
 pub mod totp;

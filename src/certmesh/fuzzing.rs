@@ -22,7 +22,9 @@ pub fn certmesh_input(data: &[u8]) {
     let _ = unhex(&text);
     let _ = super::ca::public_key_of(data);
     let _ = super::ca::not_after(data);
-    let _ = rcgen::CertificateSigningRequestParams::from_der(&data.to_vec().into());
+    let _ = super::ca::csr_public_key(data);
+    let _ = koi_wire::der::x509::parse_certificate(data)
+        .map(|c| koi_wire::der::x509::name_attributes(c.subject));
     let req = LeafRequest {
         hostname: text.chars().take(70).collect(),
         fqdn: None,

@@ -1,7 +1,8 @@
 //! The CA core: the name-constrained ECDSA P-256 root, leaf issuance from a member's CSR, and
 //! the CA's signatures over the roster and the audit log.
 //!
-//! Owns: X.509 construction (through rcgen) and reading certs back (x509-parser). Never owns
+//! Owns: X.509 construction (through rcgen) and reading certs back (`read`, over koi-wire's DER
+//! reader). Never owns
 //! files, policy about *who* may enroll (that is `enroll`), or the clock: `now` is passed in.
 //! Never sees a member's private key (DESIGN departure 2: members send a CSR).
 //!
@@ -11,7 +12,10 @@
 //! contain a single-label name, so browsers would reject the whole cert.
 
 pub mod keygen;
+mod read;
 pub mod scope;
+
+pub use read::{csr_public_key, not_after, public_key_of, P256Key};
 
 use crate::base::{hex, RandomSource, Secret};
 use rcgen::{
@@ -101,11 +105,7 @@ pub fn create_root(
     );
     p.serial_number = Some(serial(rng)?);
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    p.key_usages = read::root_key_usages();
     let mut permitted: Vec<GeneralSubtree> = scope
         .permitted_dns()
         .into_iter()
@@ -194,8 +194,7 @@ impl Ca {
         if !crate::base::ct_eq(&spki, key.public_key_raw()) {
             return Err("the CA key does not belong to the CA certificate".into());
         }
-        let issuer = Issuer::from_ca_cert_der(&cert_der.to_vec().into(), key)
-            .map_err(|e| format!("cannot read the CA certificate: {e}"))?;
+        let issuer = Issuer::new(read::issuer_params(cert_der)?, key);
         Ok(Ca {
             cert_der: cert_der.to_vec(),
             issuer,
@@ -242,9 +241,8 @@ impl Ca {
                 Err(_) => scope.check_name(s)?,
             }
         }
-        let csr = rcgen::CertificateSigningRequestParams::from_der(&csr_der.to_vec().into())
-            .map_err(|e| format!("bad CSR: {e}"))?;
-        self.sign_leaf(&csr.public_key, &req.hostname, &sans, now, rng)
+        let key = csr_public_key(csr_der)?;
+        self.sign_leaf(&key, &req.hostname, &sans, now, rng)
     }
 
     /// Signs a leaf with exactly these SANs, without any scope check (the root's name
@@ -290,21 +288,6 @@ impl Ca {
             expires,
         })
     }
-}
-
-/// The raw public key (uncompressed point) of a certificate.
-pub fn public_key_of(cert_der: &[u8]) -> Result<Vec<u8>, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
-        .map_err(|_| "not a valid X.509 certificate".to_string())?;
-    Ok(cert.public_key().subject_public_key.data.to_vec())
-}
-
-/// `notAfter` of a certificate, Unix seconds.
-pub fn not_after(cert_der: &[u8]) -> Result<u64, String> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der)
-        .map_err(|_| "not a valid X.509 certificate".to_string())?;
-    u64::try_from(cert.validity().not_after.timestamp())
-        .map_err(|_| "certificate expiry before 1970".to_string())
 }
 
 /// Verifies a CA signature over `msg` with the root's public key.

@@ -99,22 +99,102 @@ fn root_is_a_ten_year_p256_ca_with_critical_name_constraints() {
         subnet: Some(Cidr::parse("100.64.0.0/10").unwrap()),
         ..scope()
     });
-    let (_, cert) = x509_parser::parse_x509_certificate(ca.cert_der()).unwrap();
-    let life = cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp();
-    assert!(life >= ROOT_LIFETIME_SECS as i64);
-    let nc = cert
-        .extensions()
-        .iter()
-        .find(|e| e.oid == x509_parser::oid_registry::OID_X509_EXT_NAME_CONSTRAINTS)
-        .expect("name constraints present");
-    assert!(nc.critical);
-    let text = format!("{:?}", nc.parsed_extension());
+    let cert = koi_wire::der::x509::parse_certificate(ca.cert_der()).unwrap();
+    assert!(cert.not_after - cert.not_before >= ROOT_LIFETIME_SECS as i64);
+    // openssl, independently: a CA with critical name constraints naming every zone.
+    let dir = std::env::temp_dir().join(format!("koi-ca-root-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ca.pem"), cert_pem(ca.cert_der())).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(dir.join("ca.pem"))
+        .output()
+        .expect("openssl is installed");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("X509v3 Name Constraints: critical"), "{text}");
+    assert!(text.contains("CA:TRUE"), "{text}");
+    assert!(text.contains("ASN1 OID: prime256v1"), "{text}");
     for needle in ["lan", "local", "home.arpa", "internal", "corp.example"] {
-        assert!(text.contains(needle), "{needle} missing from {text}");
+        assert!(
+            text.contains(&format!("DNS:{needle}")),
+            "{needle} missing from {text}"
+        );
     }
-    assert!(cert.is_ca());
 }
 
+#[test]
+fn a_reloaded_root_issues_leaves_that_chain_to_it_by_name_and_key_id() {
+    use koi_wire::der::x509::{parse_certificate, OID_SUBJECT_KEY_ID};
+    let first = new_ca(&scope());
+    let key = keygen::generate_p256(b"", &mut OsRandom).unwrap();
+    let der = create_root(&scope(), "koi test CA", &key, now(), &mut OsRandom).unwrap();
+    drop(first);
+    let ca = Ca::load(&der, &key).unwrap(); // as after a restart: only the DER and the key
+    let (_k, csr) = member_key_and_csr("stone").unwrap();
+    let leaf = ca
+        .issue(&csr, &leaf_req("stone"), &scope(), now(), &mut OsRandom)
+        .unwrap();
+    let root = parse_certificate(&der).unwrap();
+    let issued = parse_certificate(&leaf.der).unwrap();
+    assert_eq!(issued.issuer, root.subject, "byte-identical issuer name");
+    let ski = root.subject_key_id().unwrap().unwrap();
+    let aki = issued
+        .extension(&[0x55, 0x1d, 0x23])
+        .expect("authority key id");
+    assert!(aki.value.ends_with(ski), "AKI names the root's SKI");
+    assert!(issued.extension(OID_SUBJECT_KEY_ID).is_some());
+    let (ok, text) = openssl_verify(&ca, &leaf.der).expect("openssl is installed");
+    assert!(ok, "openssl verify: {text}");
+}
+
+fn leaf_req(host: &str) -> LeafRequest {
+    LeafRequest {
+        hostname: host.into(),
+        fqdn: None,
+        ips: vec!["10.1.2.3".parse().unwrap()],
+    }
+}
+
+#[test]
+fn csrs_from_openssl_are_accepted_and_forged_or_foreign_ones_refused() {
+    let ca = new_ca(&scope());
+    let openssl_csr = include_bytes!("../../../hand-rolled/src/der/testdata/beta.csr.der");
+    let leaf = ca
+        .issue(
+            openssl_csr,
+            &leaf_req("beta"),
+            &scope(),
+            now(),
+            &mut OsRandom,
+        )
+        .unwrap();
+    webpki_accepts(&ca, &leaf.der, "beta.lan").unwrap();
+    // The leaf carries the CSR's key.
+    let csr_key = koi_wire::der::x509::parse_cert_request(openssl_csr)
+        .unwrap()
+        .public_key
+        .key;
+    assert_eq!(public_key_of(&leaf.der).unwrap(), csr_key);
+
+    let (_k, csr) = member_key_and_csr("stone").unwrap();
+    let mut forged = csr.clone();
+    let n = forged.len();
+    forged[n - 3] ^= 0x01; // inside the signature
+    let e = ca
+        .issue(&forged, &leaf_req("stone"), &scope(), now(), &mut OsRandom)
+        .unwrap_err();
+    assert!(e.contains("signature does not verify"), "{e}");
+    let rsa = include_bytes!("../../../hand-rolled/src/der/testdata/rsa.csr.der");
+    let e = ca
+        .issue(rsa, &leaf_req("rsa"), &scope(), now(), &mut OsRandom)
+        .unwrap_err();
+    assert!(e.contains("not ECDSA P-256"), "{e}");
+    let e = ca
+        .issue(b"junk", &leaf_req("x"), &scope(), now(), &mut OsRandom)
+        .unwrap_err();
+    assert!(e.starts_with("bad CSR"), "{e}");
+}
 #[test]
 fn out_of_constraint_leaf_forced_through_the_library_is_rejected_everywhere() {
     let ca = new_ca(&scope());
