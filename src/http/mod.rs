@@ -10,4 +10,7 @@ mod io;
 mod server;
 
 pub use client::{connect, get_json, request, request_streaming, ClientError, ClientResponse};
-pub use server::{serve_connection, serve_tcp, Body, Handler, Request, Response, ServerConfig};
+pub use server::{
+    accept_each, serve_connection, serve_tcp, Accepted, Body, Handler, Request, Response,
+    ServerConfig, Slot,
+};

@@ -148,15 +148,27 @@ where
     }
 }
 
-/// Accepts connections until `shutdown`, then drains in-flight ones for at most
-/// `config.drain_timeout`.
-pub async fn serve_tcp(
-    ex: Rc<LocalExecutor<'static>>,
-    listener: Async<TcpListener>,
-    handler: Rc<dyn Handler>,
-    config: Rc<ServerConfig>,
-    shutdown: Shutdown,
-) {
+/// One accepted connection, holding one of the listener's connection slots until dropped.
+pub struct Accepted {
+    /// The connection.
+    pub stream: Async<TcpStream>,
+    /// Who connected.
+    pub peer: SocketAddr,
+    /// The slot; the connection's task keeps it until the connection is done.
+    pub slot: Slot,
+}
+
+/// Accepts connections until `shutdown`: at most `max` hold a slot at once, and the one over
+/// goes to `over_limit` (then is closed). Accept errors are logged under `tag` and retried
+/// after 50 ms. Returns the live slot count, for draining.
+pub async fn accept_each(
+    listener: &Async<TcpListener>,
+    max: usize,
+    shutdown: &Shutdown,
+    tag: &'static str,
+    over_limit: fn(&TcpStream),
+    mut on_conn: impl FnMut(Accepted),
+) -> Rc<Cell<usize>> {
     let active = Rc::new(Cell::new(0usize));
     loop {
         let accepted = future::or(async { Some(listener.accept().await) }, async {
@@ -168,34 +180,55 @@ pub async fn serve_tcp(
             None => break,
             Some(Ok(pair)) => pair,
             Some(Err(e)) => {
-                crate::log!(Warn, "http", "accept failed: {e}");
+                crate::log!(Warn, tag, "accept failed: {e}");
                 Timer::after(Duration::from_millis(50)).await;
                 continue;
             }
         };
-        if active.get() >= config.max_connections {
-            refuse(stream.get_ref());
+        if active.get() >= max {
+            over_limit(stream.get_ref());
             continue;
         }
         active.set(active.get() + 1);
-        let guard = ActiveGuard(active.clone());
+        let slot = Slot(active.clone());
+        on_conn(Accepted { stream, peer, slot });
+    }
+    active
+}
+
+/// Accepts connections until `shutdown`, then drains in-flight ones for at most
+/// `config.drain_timeout`.
+pub async fn serve_tcp(
+    ex: Rc<LocalExecutor<'static>>,
+    listener: Async<TcpListener>,
+    handler: Rc<dyn Handler>,
+    config: Rc<ServerConfig>,
+    shutdown: Shutdown,
+) {
+    let max = config.max_connections;
+    let active = accept_each(&listener, max, &shutdown, "http", refuse, |conn| {
         let (handler, config, shutdown) = (handler.clone(), config.clone(), shutdown.clone());
         ex.spawn(async move {
-            let _guard = guard;
-            let mut stream = stream;
+            let Accepted {
+                mut stream,
+                peer,
+                slot: _slot,
+            } = conn;
             serve_connection(&mut stream, peer, &*handler, &config, &shutdown).await;
         })
         .detach();
-    }
+    })
+    .await;
     let deadline = Instant::now() + config.drain_timeout;
     while active.get() > 0 && Instant::now() < deadline {
         Timer::after(Duration::from_millis(10)).await;
     }
 }
 
-struct ActiveGuard(Rc<Cell<usize>>);
+/// A connection slot; dropping it frees the slot.
+pub struct Slot(Rc<Cell<usize>>);
 
-impl Drop for ActiveGuard {
+impl Drop for Slot {
     fn drop(&mut self) {
         self.0.set(self.0.get().saturating_sub(1));
     }

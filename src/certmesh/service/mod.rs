@@ -14,7 +14,9 @@ use super::roster::unhex;
 use super::tls::TlsStream;
 use super::wire::{Health, JoinBody, JoinReply};
 use crate::base::{now_unix, OsRandom, Secret, Shutdown};
-use crate::http::{serve_connection, Handler, Request, Response, ServerConfig};
+use crate::http::{
+    accept_each, serve_connection, Accepted, Handler, Request, Response, ServerConfig,
+};
 use async_executor::LocalExecutor;
 use async_io::{Async, Timer};
 use futures_lite::{future, AsyncWriteExt};
@@ -284,51 +286,37 @@ async fn accept_loop(
         body_cap: 64 * 1024,
         ..ServerConfig::default()
     });
-    let active = Rc::new(std::cell::Cell::new(0usize));
-    loop {
-        let accepted = future::or(async { Some(listener.accept().await) }, async {
-            shutdown.wait().await;
-            None
-        })
-        .await;
-        let (stream, peer) = match accepted {
-            None => break,
-            Some(Ok(pair)) => pair,
-            Some(Err(e)) => {
-                crate::log!(Warn, "certmesh", "accept failed: {e}");
-                Timer::after(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        if active.get() >= config.max_connections {
-            continue;
-        }
-        let conn = match rustls::ServerConnection::new(tls.clone()) {
-            Ok(c) => c,
-            Err(e) => {
-                crate::log!(Warn, "certmesh", "TLS setup failed: {e}");
-                continue;
-            }
-        };
-        active.set(active.get() + 1);
-        let (handler, config, shutdown, active) = (
-            handler.clone(),
-            config.clone(),
-            shutdown.clone(),
-            active.clone(),
-        );
-        ex.spawn(async move {
-            let mut tls = TlsStream::new(stream, conn);
-            serve_connection(&mut tls, peer, &*handler, &config, &shutdown).await;
-            let close = async {
-                let _ = tls.close().await;
+    // Over the limit, a connection is closed unanswered: a plaintext 503 means nothing to TLS.
+    accept_each(
+        &listener,
+        config.max_connections,
+        &shutdown,
+        "certmesh",
+        |_| {},
+        |conn| {
+            let tls_conn = match rustls::ServerConnection::new(tls.clone()) {
+                Ok(c) => c,
+                Err(e) => {
+                    crate::log!(Warn, "certmesh", "TLS setup failed: {e}");
+                    return;
+                }
             };
-            let timeout = async {
-                Timer::after(Duration::from_secs(2)).await;
-            };
-            future::or(close, timeout).await;
-            active.set(active.get().saturating_sub(1));
-        })
-        .detach();
-    }
+            let (handler, config, shutdown) = (handler.clone(), config.clone(), shutdown.clone());
+            ex.spawn(async move {
+                let Accepted { stream, peer, slot } = conn;
+                let mut tls = TlsStream::new(stream, tls_conn);
+                serve_connection(&mut tls, peer, &*handler, &config, &shutdown).await;
+                let close = async {
+                    let _ = tls.close().await;
+                };
+                let timeout = async {
+                    Timer::after(Duration::from_secs(2)).await;
+                };
+                future::or(close, timeout).await;
+                drop(slot);
+            })
+            .detach();
+        },
+    )
+    .await;
 }
