@@ -17,6 +17,20 @@ impl Secret {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
+
+    /// The secret bytes, writable in place (for decrypting into them).
+    pub fn expose_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// Keeps the first `len` bytes, wiping the rest first.
+    pub fn truncate(&mut self, len: usize) {
+        for b in self.0.iter_mut().skip(len) {
+            *b = 0;
+        }
+        compiler_fence(Ordering::SeqCst);
+        self.0.truncate(len);
+    }
 }
 
 impl Drop for Secret {

@@ -6,8 +6,7 @@
 
 use super::EnvelopeError;
 use crate::base::{RandomSource, Secret};
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use std::sync::atomic::{compiler_fence, Ordering};
 
 /// Bytes in a master key or a key-encryption key.
@@ -109,28 +108,44 @@ pub(super) fn seal(
 ) -> Result<Sealed, EnvelopeError> {
     let mut nonce = [0u8; NONCE_LEN];
     fill(rng, &mut nonce)?;
-    let cipher = Aes256Gcm::new(key.bytes().into());
-    let payload = Payload {
-        msg: plaintext,
-        aad: role.aad(),
-    };
-    let ciphertext = cipher
-        .encrypt(&nonce.into(), payload)
-        .map_err(|_| EnvelopeError::Crypto("AES-GCM refused to seal"))?;
-    Ok(Sealed { nonce, ciphertext })
+    let mut buf = plaintext.to_vec();
+    let sealed = cipher(key)?.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(role.aad()),
+        &mut buf,
+    );
+    if sealed.is_err() {
+        drop(Secret::new(buf)); // wipes the plaintext copy
+        return Err(EnvelopeError::Crypto("AES-GCM refused to seal"));
+    }
+    Ok(Sealed {
+        nonce,
+        ciphertext: buf,
+    })
+}
+
+/// AES-256-GCM under `key` (ring's, the same code TLS uses).
+fn cipher(key: &Key) -> Result<LessSafeKey, EnvelopeError> {
+    UnboundKey::new(&AES_256_GCM, key.bytes())
+        .map(LessSafeKey::new)
+        .map_err(|_| EnvelopeError::Crypto("AES-GCM refused the key"))
 }
 
 /// Opens a ciphertext sealed for `role`; `None` if it, its nonce, its role or the key differ.
 pub(super) fn open(key: &Key, role: Role, sealed: &Sealed) -> Option<Secret> {
-    let cipher = Aes256Gcm::new(key.bytes().into());
-    let payload = Payload {
-        msg: &sealed.ciphertext,
-        aad: role.aad(),
-    };
-    cipher
-        .decrypt(&sealed.nonce.into(), payload)
-        .ok()
-        .map(Secret::new)
+    // Decrypted in place inside a Secret: a failed open may leave bytes there, wiped on drop.
+    let mut buf = Secret::new(sealed.ciphertext.clone());
+    let len = cipher(key)
+        .ok()?
+        .open_in_place(
+            Nonce::assume_unique_for_key(sealed.nonce),
+            Aad::from(role.aad()),
+            buf.expose_mut(),
+        )
+        .ok()?
+        .len();
+    buf.truncate(len);
+    Some(buf)
 }
 
 /// Wraps a master key for a slot.

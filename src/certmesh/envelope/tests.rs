@@ -733,3 +733,23 @@ fn errors_and_debug_output_never_contain_secrets() {
         }
     }
 }
+
+#[test]
+fn an_envelope_sealed_by_the_earlier_aes_gcm_crate_still_opens() {
+    // testdata/: a team CA made by koi when the envelope used the aes-gcm crate (passphrase
+    // "correct horse battery staple"); the envelope now seals with ring. AES-256-GCM is one
+    // algorithm: a CA made before the switch must unlock after it, and its key must be the
+    // key of its certificate.
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/certmesh/envelope/testdata");
+    let env = Envelope::open(&dir).unwrap();
+    let payload = env
+        .unlock_with_passphrase(&pass("correct horse battery staple"))
+        .unwrap();
+    let (pkcs8, totp) = crate::certmesh::payload::unpack(&payload).unwrap();
+    assert!(!totp.expose().is_empty());
+    let pem = std::fs::read_to_string(dir.join("ca-cert.pem")).unwrap();
+    let der = crate::certmesh::ca::pem_decode(&pem, "CERTIFICATE").unwrap();
+    assert!(crate::certmesh::ca::Ca::load(&der, &pkcs8).is_ok());
+    assert!(env.unlock_with_passphrase(&pass("correct horse")).is_err());
+}
