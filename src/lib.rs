@@ -20,3 +20,5 @@ pub mod http;
 #[cfg(feature = "mdns")]
 pub mod mdns;
 pub mod state;
+#[cfg(any(feature = "certmesh", feature = "health", feature = "proxy"))]
+pub mod tls;

@@ -98,7 +98,7 @@ fn verifier(pinned: Option<String>) -> Arc<PinVerifier> {
     Arc::new(PinVerifier {
         pinned,
         seen: Mutex::new(None),
-        provider: Arc::new(rustls::crypto::ring::default_provider()),
+        provider: crate::tls::provider(),
     })
 }
 

@@ -14,14 +14,16 @@
 pub mod keygen;
 mod read;
 pub mod scope;
+mod signer;
 
 pub use read::{csr_public_key, not_after, public_key_of, P256Key};
+pub use signer::P256Signer;
 
 use crate::base::{hex, RandomSource, Secret};
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    NameConstraints, PublicKeyData, SanType, SerialNumber, SigningKey,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyUsagePurpose, NameConstraints,
+    PublicKeyData, SanType, SerialNumber, SigningKey,
 };
 use scope::Scope;
 use std::net::IpAddr;
@@ -92,7 +94,7 @@ pub fn create_root(
     now: u64,
     rng: &mut dyn RandomSource,
 ) -> Result<Vec<u8>, String> {
-    let key = KeyPair::try_from(pkcs8.expose()).map_err(|e| format!("bad CA key: {e}"))?;
+    let key = P256Signer::from_pkcs8(pkcs8).map_err(|e| format!("bad CA key: {e}"))?;
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, common_name);
@@ -177,7 +179,7 @@ pub fn leaf_sans(req: &LeafRequest, scope: &Scope) -> Vec<String> {
 /// An unlocked CA: its cert and signing key.
 pub struct Ca {
     cert_der: Vec<u8>,
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Issuer<'static, P256Signer>,
 }
 
 impl std::fmt::Debug for Ca {
@@ -189,9 +191,9 @@ impl std::fmt::Debug for Ca {
 impl Ca {
     /// Pairs the root cert with its PKCS#8 key; refuses a key that is not the cert's.
     pub fn load(cert_der: &[u8], pkcs8: &Secret) -> Result<Ca, String> {
-        let key = KeyPair::try_from(pkcs8.expose()).map_err(|e| format!("bad CA key: {e}"))?;
+        let key = P256Signer::from_pkcs8(pkcs8).map_err(|e| format!("bad CA key: {e}"))?;
         let spki = public_key_of(cert_der)?;
-        if !crate::base::ct_eq(&spki, key.public_key_raw()) {
+        if !crate::base::ct_eq(&spki, key.der_bytes()) {
             return Err("the CA key does not belong to the CA certificate".into());
         }
         let issuer = Issuer::new(read::issuer_params(cert_der)?, key);
@@ -302,8 +304,8 @@ pub fn verify_signature(cert_der: &[u8], msg: &[u8], sig: &[u8]) -> bool {
 
 /// A member-side key and CSR: the private key never leaves the member.
 pub fn member_key_and_csr(hostname: &str) -> Result<(Secret, Vec<u8>), String> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| format!("cannot generate a key: {e}"))?;
+    let pkcs8 = keygen::generate_p256(b"", &mut crate::base::OsRandom)?;
+    let key = P256Signer::from_pkcs8(&pkcs8)?;
     let mut p = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, hostname);
@@ -311,7 +313,7 @@ pub fn member_key_and_csr(hostname: &str) -> Result<(Secret, Vec<u8>), String> {
     let csr = p
         .serialize_request(&key)
         .map_err(|e| format!("cannot build the CSR: {e}"))?;
-    Ok((Secret::new(key.serialize_der()), csr.der().to_vec()))
+    Ok((pkcs8, csr.der().to_vec()))
 }
 
 #[cfg(test)]

@@ -63,8 +63,7 @@ fn tls_config(paths: &MeshPaths, auth: &Authority) -> Result<Arc<rustls::ServerC
     let key_der =
         pem_decode(&String::from_utf8_lossy(key.expose()), "PRIVATE KEY").ok_or("bad key.pem")?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key_der.into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+    let cfg = rustls::ServerConfig::builder_with_provider(crate::tls::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_no_client_auth()

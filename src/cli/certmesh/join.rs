@@ -3,7 +3,7 @@
 use super::out::{ask, done, interactive, Obj};
 use super::Join;
 use crate::base::now_unix;
-use crate::certmesh::ca::{member_key_and_csr, public_key_of};
+use crate::certmesh::ca::{member_key_and_csr, public_key_of, P256Signer};
 use crate::certmesh::files::{save_member, write_cert_set, MemberInfo, MeshPaths};
 use crate::certmesh::join::{csr_hex, enroll, probe_fingerprint};
 use crate::certmesh::wire::JoinBody;
@@ -148,8 +148,8 @@ fn run_inner(c: &Join, common: &Common) -> Result<ExitCode, String> {
         }
     };
     let got = enroll(addr, &pinned, &body, Duration::from_secs(300), &mut on_wait)?;
-    let mine = rcgen::KeyPair::try_from(key.expose()).map_err(|e| e.to_string())?;
-    if public_key_of(&got.leaf_der)? != mine.public_key_raw() {
+    let mine = P256Signer::from_pkcs8(&key)?;
+    if public_key_of(&got.leaf_der)? != rcgen::PublicKeyData::der_bytes(&mine) {
         return Err("the CA returned a certificate for another key".into());
     }
     let now = now_unix();

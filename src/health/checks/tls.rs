@@ -47,8 +47,7 @@ impl TlsConfig {
             return Ok(c.clone());
         }
         let roots = load_roots(&self.extra_roots);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
+        let config = ClientConfig::builder_with_provider(crate::tls::provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| e.to_string())?
             .with_root_certificates(roots)
