@@ -6,7 +6,8 @@
 # --std size (the default; what we ship) rebuilds the standard library without its
 # `backtrace` feature, which drops ~170 KiB of DWARF symbolizer (gimli, addr2line,
 # miniz_oxide) that stable std links into every binary for RUST_BACKTRACE, even with
-# panic = "abort". Panic messages still print. It needs the rust-src component and
+# panic = "abort", and leaves out unwind tables (-C force-unwind-tables=no, ~340 KiB on
+# x86_64), which an aborting panic never reads. Panic messages still print. It needs the rust-src component and
 # -Zbuild-std, which stable rustc accepts under RUSTC_BOOTSTRAP=1. --std stock uses the
 # prebuilt std (what plain `cargo build --release` gives).
 #
@@ -104,6 +105,11 @@ case "$STD" in
         rustup_component_ensure rust-src
         export RUSTC_BOOTSTRAP=1
         STD_ARGS=(-Zbuild-std=std,panic_abort -Zbuild-std-features=)
+        # panic = "abort" never unwinds, so unwind tables (.eh_frame: ~340 KiB of a 2.6 MiB
+        # x86_64 binary) would serve only debuggers and backtraces, which this std (built
+        # without its symbolizer) does not print. Panic messages still print.
+        RUSTFLAGS_VAR="CARGO_TARGET_$(printf '%s' "$TARGET" | tr 'a-z-' 'A-Z_')_RUSTFLAGS"
+        export "$RUSTFLAGS_VAR"="${!RUSTFLAGS_VAR:-} -C force-unwind-tables=no"
         if [ "$TARGET" = aarch64-unknown-linux-musl ]; then
             # compiler_builtins built from source lacks the 128-bit float helpers
             # (__extenddftf2, __multf3, ...) that musl's printf needs on aarch64, where

@@ -77,7 +77,11 @@ build_native() { # LABEL CARGO_ARGS...
     local label="$1"
     shift
     log "building $label (release, opt-level $OPT_DESC, std rebuilt for size)"
-    (cd "$KOI_ROOT" && RUSTC_BOOTSTRAP=1 cargo build -p koi --bin koi --release --target "$HOST_TRIPLE" \
+    # As cross/build.sh --std size: no unwind tables (panic = "abort" never reads them).
+    local flags_var
+    flags_var="CARGO_TARGET_$(printf '%s' "$HOST_TRIPLE" | tr 'a-z-' 'A-Z_')_RUSTFLAGS"
+    (cd "$KOI_ROOT" && export "$flags_var"="-C force-unwind-tables=no" &&
+        RUSTC_BOOTSTRAP=1 cargo build -p koi --bin koi --release --target "$HOST_TRIPLE" \
         -Zbuild-std=std,panic_abort -Zbuild-std-features= "$@" >&2) || die "cargo build failed: $label"
     local bin="$KOI_TARGET_DIR/$HOST_TRIPLE/release/koi"
     SIZE[$label]=$(size_of "$bin")
