@@ -19,7 +19,7 @@ use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
 use koi_wire::dns::{Edns, Header, Message, Name, Question, Rcode, RecordType};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -234,16 +234,33 @@ pub fn is_answer_to(reply: &Message, id: u16, q: &Question) -> bool {
             && r.name.to_string() == q.name.to_string())
 }
 
+/// A fresh UDP socket connected to `up`: `connect` binds it to a random ephemeral port the
+/// kernel picks, and the kernel drops datagrams from any other address or port. Three system
+/// calls (socket, connect, epoll registration) instead of six (no separate bind, no
+/// non-blocking switch after the fact).
+fn upstream_socket(up: SocketAddr) -> std::io::Result<Async<UdpSocket>> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    let s = Socket::new(
+        Domain::for_address(up),
+        Type::DGRAM.nonblocking().cloexec(),
+        Some(Protocol::UDP),
+    )?;
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    let s = {
+        let s = Socket::new(Domain::for_address(up), Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_nonblocking(true)?;
+        s
+    };
+    s.connect(&up.into())?;
+    Async::new_nonblocking(UdpSocket::from(s))
+}
+
 async fn ask_one(up: SocketAddr, q: &Question, timeout: Duration) -> Option<Message> {
     let deadline = Instant::now() + timeout;
     let id = random_id();
     let packet = upstream_query(id, q)?;
-    let local: IpAddr = match up {
-        SocketAddr::V4(_) => Ipv4Addr::UNSPECIFIED.into(),
-        SocketAddr::V6(_) => Ipv6Addr::UNSPECIFIED.into(),
-    };
-    let sock = Async::<UdpSocket>::bind(SocketAddr::new(local, 0)).ok()?;
-    sock.get_ref().connect(up).ok()?;
+    let sock = upstream_socket(up).ok()?;
     sock.send(&packet).await.ok()?;
     let mut buf = vec![0u8; 4096];
     let got = future::or(
