@@ -221,3 +221,42 @@ fn to_socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
         _ => None,
     }
 }
+
+/// Sends each `(bytes, peer)` with as few `sendmmsg` calls as it takes, without blocking;
+/// what the socket cannot take now is dropped (as a lost datagram would be).
+pub fn send_all(fd: RawFd, out: &[(Vec<u8>, SocketAddr)]) {
+    for chunk in out.chunks(BATCH) {
+        let addrs: Vec<socket2::SockAddr> = chunk.iter().map(|(_, a)| (*a).into()).collect();
+        // SAFETY: plain C structs, valid when zeroed.
+        let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
+        for (((iov, hdr), (bytes, _)), addr) in
+            iovs.iter_mut().zip(hdrs.iter_mut()).zip(chunk).zip(&addrs)
+        {
+            iov.iov_base = bytes.as_ptr() as *mut libc::c_void;
+            iov.iov_len = bytes.len();
+            hdr.msg_hdr.msg_name = addr.as_ptr() as *mut libc::c_void;
+            hdr.msg_hdr.msg_namelen = addr.len();
+            hdr.msg_hdr.msg_iov = iov;
+            hdr.msg_hdr.msg_iovlen = 1;
+        }
+        let mut sent = 0;
+        while sent < chunk.len() {
+            // SAFETY: headers `sent..chunk.len()` point at `chunk`'s bytes (read only by the
+            // kernel), `addrs` and `iovs`, all alive for the call.
+            let n = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    hdrs.as_mut_ptr().add(sent),
+                    (chunk.len() - sent) as libc::c_uint,
+                    libc::MSG_DONTWAIT as _,
+                )
+            };
+            if n <= 0 {
+                break;
+            }
+            sent += n as usize;
+        }
+    }
+}
