@@ -172,21 +172,26 @@ cpu_ticks() {
 # CPU-second of PID..., the servers' own cost, which a busy shared machine does not distort
 # the way it distorts q/s: dnsperf and the server share two cores).
 perf() {
-    local out port="$1" file="$2" before after done_q first0 first1
+    local out port="$1" file="$2" before after done_q first0 first1 main0 main1
     shift 2
     before=$(cpu_ticks "$@")
     first0=$(cpu_ticks "${1:-self}")
+    main0=$(cpu_ticks "${1:-self}/task/${1:-self}")
     out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -q 100 2>&1)
     after=$(cpu_ticks "$@")
     first1=$(cpu_ticks "${1:-self}")
+    main1=$(cpu_ticks "${1:-self}/task/${1:-self}")
     QPS=$(awk '/Queries per second:/ { printf "%.0f", $4 }' <<<"$out")
     LOST=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
     done_q=$(awk '/Queries completed:/ { print $3 }' <<<"$out")
     [ -n "$QPS" ] || die "dnsperf failed: $out"
     QPC=$(awk -v q="$done_q" -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" \
         'BEGIN { printf "%.0f", (t > 0 ? q / (t / hz) : 0) }')
-    # USPQ: CPU microseconds of the first PID per answered query.
+    # USPQ: CPU microseconds of the first PID (all its threads) per answered query; USPQ_MAIN:
+    # of its main thread alone.
     USPQ=$(awk -v q="$done_q" -v t="$((first1 - first0))" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.1f", (q > 0 ? t / hz * 1000000 / q : 0) }')
+    USPQ_MAIN=$(awk -v q="$done_q" -v t="$((main1 - main0))" -v hz="$(getconf CLK_TCK)" \
         'BEGIN { printf "%.1f", (q > 0 ? t / hz * 1000000 / q : 0) }')
 }
 
@@ -251,11 +256,11 @@ if want 2; then
 say ""
 say "2. Forwarding (20 names unbound serves; koi forwards to it, no cache)"
 declare -A FQ FC
-FU=""
+FU=""; FM=""
 for round in 1 2 3; do
     perf "$P_UNBOUND" "$W/forward.txt" "$UNBOUND_PID"; FQ[direct]+="$QPS "; FC[direct]+="$QPC "
     perf "$P_KOI" "$W/forward.txt" "$KOI_PID" "$UNBOUND_PID"; FQ[koi]+="$QPS "; FC[koi]+="$QPC "
-    FU+="$USPQ "
+    FU+="$USPQ "; FM+="$USPQ_MAIN "
     FL=$(( ${FL:-0} + LOST ))
     log "round $round forwarding: direct ${FQ[direct]}, koi ${FQ[koi]}"
 done
@@ -264,7 +269,7 @@ VIA=$(tr ' ' '\n' <<<"${FQ[koi]}" | grep . | median)
 say "  unbound directly   $DIRECT q/s (runs: ${FQ[direct]% })"
 say "  through koi        $VIA q/s (runs: ${FQ[koi]% }), lost $FL"
 say "  queries per CPU-second: unbound alone $(tr ' ' '\n' <<<"${FC[direct]}" | grep . | median), koi + unbound $(tr ' ' '\n' <<<"${FC[koi]}" | grep . | median)"
-say "  koi's own CPU per forwarded query: $(tr ' ' '\n' <<<"$FU" | grep . | median) us (runs: ${FU% })"
+say "  koi's own CPU per forwarded query: $(tr ' ' '\n' <<<"$FU" | grep . | median) us (runs: ${FU% }), of which its main thread $(tr ' ' '\n' <<<"$FM" | grep . | median) us"
 OVER=$(awk -v d="$DIRECT" -v v="$VIA" 'BEGIN { printf "%.1f", (1 - v / d) * 100 }')
 say "  throughput through koi: $OVER % fewer q/s than unbound directly (reported, not the goal's"
 say "  figure: on 2 shared cores koi, unbound and dnsperf compete for the CPU; see section 4)"
