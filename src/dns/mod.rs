@@ -30,7 +30,6 @@ pub mod ratelimit;
 pub mod server;
 pub mod service;
 pub mod sources;
-pub mod spare;
 pub mod stats;
 pub mod zone;
 
