@@ -182,12 +182,12 @@ perf() {
     local out port="$1" file="$2" before after done_q first0 first1 main0 main1
     shift 2
     before=$(cpu_ticks "$@")
-    first0=$(cpu_ticks "${1:-self}")
-    main0=$(cpu_ticks "${1:-self}/task/${1:-self}")
+    first0=$(if [ $# -gt 0 ]; then cpu_ticks "$1"; else echo 0; fi)
+    main0=$(if [ $# -gt 0 ]; then cpu_ticks "$1/task/$1"; else echo 0; fi)
     out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -q 100 2>&1)
     after=$(cpu_ticks "$@")
-    first1=$(cpu_ticks "${1:-self}")
-    main1=$(cpu_ticks "${1:-self}/task/${1:-self}")
+    first1=$(if [ $# -gt 0 ]; then cpu_ticks "$1"; else echo 0; fi)
+    main1=$(if [ $# -gt 0 ]; then cpu_ticks "$1/task/$1"; else echo 0; fi)
     QPS=$(awk '/Queries per second:/ { printf "%.0f", $4 }' <<<"$out")
     LOST=$(awk '/Queries lost:/ { print $3 }' <<<"$out")
     done_q=$(awk '/Queries completed:/ { print $3 }' <<<"$out")
