@@ -47,6 +47,16 @@ fn dig_and_kdig_get_a_nodata_nxdomain_ptr_tcp_and_edns() {
         assert!(out.contains("SOA\tkoi.lan. hostmaster.lan."), "{out}");
     }
 
+    // An empty non-terminal (`office.lan` above `nas.office.lan`) exists: NODATA with the
+    // SOA, not NXDOMAIN (RFC 8020); a sibling of it does not exist.
+    r.add("nas.office.lan", "192.168.1.22");
+    for out in [r.dig(&["office.lan", "A"]), r.kdig(&["office.lan", "A"])] {
+        assert!(out.contains("status: NOERROR"), "{out}");
+        assert!(out.contains("SOA\tkoi.lan. hostmaster.lan."), "{out}");
+        assert!(!out.contains("\tA\t192"), "{out}");
+    }
+    assert_eq!(status_of(&r.dig(&["x.office.lan", "A"])), "NXDOMAIN");
+
     let ptr = r.dig(&["-x", "192.168.1.20"]);
     assert!(ptr.contains("PTR\tnas.lan."), "{ptr}");
     let ptr6 = r.kdig(&["-x", "fd00::21"]);

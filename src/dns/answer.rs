@@ -4,7 +4,7 @@
 //! for undecodable queries and QDCOUNT ≠ 1, NOTIMP for opcodes other than QUERY, BADVERS for
 //! EDNS versions above 0, REFUSED for clients outside the served subnets (no open recursion),
 //! for zone transfers and for classes other than IN; authoritative answers for the local zone
-//! (NODATA and NXDOMAIN kept apart, each with the SOA), PTR for local addresses, a minimal
+//! (NODATA and NXDOMAIN kept apart, each with the SOA; an empty non-terminal is NODATA), PTR for local addresses, a minimal
 //! answer to ANY (RFC 8482), and "forward this" for everything else. UDP answers are capped
 //! at the client's EDNS size, never above 1232 bytes (512 without EDNS); one that does not fit
 //! goes out empty with TC set.
@@ -281,7 +281,11 @@ fn local(
     }
     let Some((source, data)) = zone.lookup(name) else {
         reply.authorities.push(soa(zone, NEGATIVE_TTL));
-        return (Rcode::NXDOMAIN, None);
+        // An empty non-terminal (`_tcp.lan` above `_grafana._tcp.lan`) exists: NODATA.
+        return match zone.has_below(name) {
+            Some(source) => (Rcode::NOERROR, Some(source)),
+            None => (Rcode::NXDOMAIN, None),
+        };
     };
     let ttl = source.ttl();
     let wanted: Vec<&Data> = if qtype == RecordType::ANY {

@@ -109,6 +109,94 @@ impl Batch {
     }
 }
 
+/// The answers to one batch, packed in one buffer so answering allocates nothing: each is the
+/// index of the datagram it answers (whose sender it goes back to) and its bytes.
+#[derive(Debug, Default)]
+pub struct Replies {
+    /// The answers' bytes, back to back.
+    pub data: Vec<u8>,
+    items: Vec<(usize, usize, usize)>,
+}
+
+impl Replies {
+    /// Forgets every answer, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.items.clear();
+    }
+
+    /// The number of answers.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there is no answer.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Records the bytes appended to `data` since `start` as the answer to datagram `i`.
+    pub fn commit(&mut self, i: usize, start: usize) {
+        if start < self.data.len() && i < BATCH {
+            self.items.push((i, start, self.data.len() - start));
+        }
+    }
+}
+
+impl Batch {
+    /// Sends each answer back to the sender of the datagram it answers, in as few `sendmmsg`
+    /// calls as it takes, without blocking (what the socket cannot take now is dropped, as a
+    /// lost datagram would be).
+    pub fn send(&self, fd: RawFd, replies: &Replies) {
+        // SAFETY: plain C structs, valid when zeroed.
+        let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut hdrs: [libc::mmsghdr; BATCH] = unsafe { zeroed() };
+        let mut count = 0;
+        for &(i, start, len) in &replies.items {
+            let (Some(bytes), Some(addr)) = (
+                replies.data.get(start..start + len),
+                self.addrs.get(i).filter(|_| i < self.count),
+            ) else {
+                continue;
+            };
+            let namelen = match i32::from(addr.ss_family) {
+                libc::AF_INET => size_of::<libc::sockaddr_in>(),
+                libc::AF_INET6 => size_of::<libc::sockaddr_in6>(),
+                _ => continue,
+            };
+            let (Some(iov), Some(hdr)) = (iovs.get_mut(count), hdrs.get_mut(count)) else {
+                break;
+            };
+            iov.iov_base = bytes.as_ptr() as *mut libc::c_void;
+            iov.iov_len = bytes.len();
+            hdr.msg_hdr.msg_name =
+                (addr as *const libc::sockaddr_storage as *mut libc::sockaddr_storage).cast();
+            hdr.msg_hdr.msg_namelen = namelen as libc::socklen_t;
+            hdr.msg_hdr.msg_iov = iov;
+            hdr.msg_hdr.msg_iovlen = 1;
+            count += 1;
+        }
+        let mut sent = 0;
+        while sent < count {
+            // SAFETY: headers `sent..count` point at `replies.data` and `self.addrs` (read only
+            // by the kernel) and at `iovs`, all alive and unchanged for the call.
+            let n = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    hdrs.as_mut_ptr().add(sent),
+                    (count - sent) as libc::c_uint,
+                    libc::MSG_DONTWAIT as _,
+                )
+            };
+            if n <= 0 {
+                break;
+            }
+            sent += n as usize;
+        }
+    }
+}
+
 fn to_socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match i32::from(s.ss_family) {
         libc::AF_INET => {

@@ -112,21 +112,37 @@ impl AnswerCache {
 
     /// The cached answer to `packet` for a zone at `serial`, made out to this query.
     pub fn answer(&mut self, serial: u32, packet: &[u8], q: Plain) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        self.answer_into(serial, packet, q, &mut out).then_some(out)
+    }
+
+    /// Appends the cached answer to `packet` to `out` (no allocation once `out` has room);
+    /// false, with `out` unchanged, on a miss.
+    pub fn answer_into(&mut self, serial: u32, packet: &[u8], q: Plain, out: &mut Vec<u8>) -> bool {
         self.sync(serial);
-        if self.answers.is_empty() {
-            return None;
+        if self.answers.is_empty() || Self::fill_key(&mut self.key, packet, q).is_none() {
+            return false;
         }
-        Self::fill_key(&mut self.key, packet, q)?;
-        let cached = self.answers.get(self.key.as_slice())?;
-        let mut out = cached.to_vec();
-        let question = packet.get(12..q.question_end)?;
-        out.get_mut(12..q.question_end)?.copy_from_slice(question);
-        out[0] = packet[0];
-        out[1] = packet[1];
-        // RD (0x01 of byte 2) and CD (0x10 of byte 3) as the client set them.
-        out[2] = (out[2] & !0x01) | (packet[2] & 0x01);
-        out[3] = (out[3] & !0x10) | (packet[3] & 0x10);
-        Some(out)
+        let (Some(cached), Some(question)) = (
+            self.answers.get(self.key.as_slice()),
+            packet.get(..q.question_end),
+        ) else {
+            return false;
+        };
+        let start = out.len();
+        out.extend_from_slice(cached);
+        let Some(reply) = out.get_mut(start..start + q.question_end) else {
+            out.truncate(start);
+            return false;
+        };
+        // The client's ID and question bytes (its case); RD (0x01 of byte 2) and CD (0x10 of
+        // byte 3) as it set them.
+        let flags = [reply[2], reply[3]];
+        reply.copy_from_slice(question);
+        reply[2] = (flags[0] & !0x01) | (question[2] & 0x01);
+        reply[3] = (flags[1] & !0x10) | (question[3] & 0x10);
+        reply[4..12].copy_from_slice(&cached[4..12]);
+        true
     }
 
     /// Keeps `reply` (our full-path local answer to `packet`) if it may be reused.

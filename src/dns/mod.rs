@@ -12,7 +12,8 @@
 //! answer over 1232 bytes, and never log a query above debug level.
 //!
 //! Not built, on purpose (spec §5.2, §13): DNSSEC, zone transfers, caching, recursion of our
-//! own. Empty non-terminals (`_tcp.lan` when `_grafana._tcp.lan` exists) answer NXDOMAIN.
+//! own. Empty non-terminals (`_tcp.lan` when `_grafana._tcp.lan` exists) answer NODATA
+//! (RFC 8020, RFC 4592 §2.2.2), never NXDOMAIN.
 
 pub mod answer;
 #[cfg(target_os = "linux")]

@@ -95,21 +95,26 @@ impl Shared {
         }
     }
 
-    /// A cached local answer to a plain query from an allowed client (UDP only).
-    fn fast(&self, packet: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
-        let q = plain(packet)?;
+    /// Appends a cached local answer to a plain query from an allowed client to `out` (UDP
+    /// only); false if there is none.
+    fn fast(&self, packet: &[u8], peer: SocketAddr, out: &mut Vec<u8>) -> bool {
+        let Some(q) = plain(packet) else {
+            return false;
+        };
         if !self.acl.allows(peer.ip()) {
-            return None;
+            return false;
         }
         let serial = self.zone.borrow().serial();
-        let reply = self.cache.borrow_mut().answer(serial, packet, q)?;
+        if !self.cache.borrow_mut().answer_into(serial, packet, q, out) {
+            return false;
+        }
         if enabled(Level::Debug) {
             log_query(packet, peer, &Outcome::Reply(Vec::new(), Kind::Local(None)));
         }
         let mut stats = self.stats.borrow_mut();
         stats.total += 1;
         stats.local += 1;
-        Some(reply)
+        true
     }
 
     /// Runs one query through the pure handler and counts what happened.
@@ -164,31 +169,36 @@ fn log_query(packet: &[u8], peer: SocketAddr, outcome: &Outcome) {
     crate::log!(Debug, "dns", "query from {peer}: {q} -> {what}");
 }
 
-/// Handles one UDP datagram: returns the answer to send now, if any (forwarded queries are
-/// answered later by the forwarder).
+/// Handles one UDP datagram: appends the answer to send now to `out`, if any (forwarded
+/// queries are answered later by the forwarder).
 fn on_datagram(
     shared: &Shared,
     sock: &Rc<Async<UdpSocket>>,
     packet: &[u8],
     peer: SocketAddr,
     started: Instant,
-) -> Option<Vec<u8>> {
+    out: &mut Vec<u8>,
+) {
     let verdict = shared.limiter.borrow_mut().check(started, peer.ip());
     if verdict != Verdict::Answer {
         let mut stats = shared.stats.borrow_mut();
         stats.total += 1;
         stats.rate_limited += 1;
         drop(stats);
-        return (verdict == Verdict::Slip)
+        if let Some(tc) = (verdict == Verdict::Slip)
             .then(|| answer::truncated(packet))
-            .flatten();
+            .flatten()
+        {
+            out.extend_from_slice(&tc);
+        }
+        return;
     }
-    if let Some(bytes) = shared.fast(packet, peer) {
-        return Some(bytes);
+    if shared.fast(packet, peer, out) {
+        return;
     }
     match shared.decide(packet, peer, false) {
-        Outcome::Drop => None,
-        Outcome::Reply(bytes, _) => Some(bytes),
+        Outcome::Drop => {}
+        Outcome::Reply(bytes, _) => out.extend_from_slice(&bytes),
         Outcome::Forward(query, cap) => {
             let waiter = Waiter {
                 query: *query,
@@ -197,7 +207,6 @@ fn on_datagram(
                 started,
             };
             shared.forwarder.forward(&shared.ex, waiter);
-            None
         }
     }
 }
@@ -208,7 +217,7 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
     use std::os::fd::AsRawFd;
     let fd = sock.get_ref().as_raw_fd();
     let mut batch = super::batch::Batch::new();
-    let mut out: Vec<(Vec<u8>, SocketAddr)> = Vec::new();
+    let mut out = super::batch::Replies::default();
     let mut errors: u32 = 0;
     loop {
         let n = match batch.recv(fd) {
@@ -229,12 +238,12 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
         let started = Instant::now();
         for i in 0..n {
             if let Some((packet, peer)) = batch.get(i) {
-                if let Some(bytes) = on_datagram(&shared, &sock, packet, peer, started) {
-                    out.push((bytes, peer));
-                }
+                let start = out.data.len();
+                on_datagram(&shared, &sock, packet, peer, started, &mut out.data);
+                out.commit(i, start);
             }
         }
-        super::batch::send_all(fd, &out);
+        batch.send(fd, &out);
         let mut stats = shared.stats.borrow_mut();
         let took = started.elapsed();
         for _ in 0..out.len() {
@@ -249,6 +258,7 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
 #[cfg(not(target_os = "linux"))]
 pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
     let mut buf = vec![0u8; 65535];
+    let mut out = Vec::new();
     loop {
         let Ok((len, peer)) = sock.recv_from(&mut buf).await else {
             continue;
@@ -257,8 +267,10 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
         let Some(packet) = buf.get(..len) else {
             continue;
         };
-        if let Some(bytes) = on_datagram(&shared, &sock, packet, peer, started) {
-            let _ = sock.get_ref().send_to(&bytes, peer);
+        out.clear();
+        on_datagram(&shared, &sock, packet, peer, started, &mut out);
+        if !out.is_empty() {
+            let _ = sock.get_ref().send_to(&out, peer);
             shared.stats.borrow_mut().latency(started.elapsed());
         }
     }

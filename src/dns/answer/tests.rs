@@ -76,6 +76,23 @@ fn a_nodata_nxdomain() {
 }
 
 #[test]
+fn an_empty_non_terminal_is_nodata() {
+    let z = zone();
+    // `_tcp.lan` exists only as the parent of `_grafana._tcp.lan` (RFC 8020).
+    for qtype in [RecordType::A, RecordType::SRV, RecordType::PTR] {
+        let r = ask(&z, &query("_TCP.lan", qtype, None), CTX);
+        assert_eq!((r.rcode(), r.answers.len()), (Rcode::NOERROR, 0), "{qtype}");
+        assert_eq!(r.authorities[0].rtype, RecordType::SOA);
+        assert!(r.header.aa());
+    }
+    // Below a leaf and beside the ENT, names still do not exist.
+    for name in ["x._tcp.lan", "_udp.lan", "x.nas.lan"] {
+        let r = ask(&z, &query(name, RecordType::A, None), CTX);
+        assert_eq!(r.rcode(), Rcode::NXDOMAIN, "{name}");
+    }
+}
+
+#[test]
 fn srv_brings_target_addresses_and_ptr_works() {
     let z = zone();
     let r = ask(

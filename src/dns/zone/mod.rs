@@ -131,6 +131,17 @@ impl Zone {
         })
     }
 
+    /// The highest-priority source holding names beneath `name`: `name` exists as an empty
+    /// non-terminal when [`Zone::lookup`] finds nothing (RFC 8020: NODATA, not NXDOMAIN).
+    pub fn has_below(&self, name: &Name) -> Option<Source> {
+        with_key(name, |key| {
+            Source::ALL
+                .iter()
+                .copied()
+                .find(|s| self.table(*s).has_below(key))
+        })
+    }
+
     /// The name of a local address, for PTR, and its source.
     pub fn reverse(&self, ip: IpAddr) -> Option<(Source, Name)> {
         Source::ALL

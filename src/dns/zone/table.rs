@@ -2,7 +2,8 @@
 //!
 //! Invariants: every address held is a LAN address ([`super::is_lan_address`]); a name's data
 //! list holds no duplicate; the reverse map points each address at the first name that was
-//! given it.
+//! given it; `below` counts, for every proper ancestor of a held name, how many held names
+//! it has beneath it (so an empty non-terminal is one hash look-up, RFC 8020).
 //!
 //! Memory (a zone may hold 100,000 static names): a name is stored once, as its lowercased
 //! wire form behind an `Rc<[u8]>` that the forward and reverse maps share, and a name with a
@@ -153,6 +154,18 @@ pub fn name_of(key: &[u8]) -> Name {
 pub struct Table {
     names: HashMap<Rc<[u8]>, Records>,
     reverse: HashMap<IpAddr, Rc<[u8]>>,
+    /// Ancestor key -> number of names held beneath it.
+    below: HashMap<Box<[u8]>, u32>,
+}
+
+/// The keys of the proper ancestors of `key` (the key minus its first label, and so on).
+fn ancestors(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = key;
+    std::iter::from_fn(move || {
+        let (&len, tail) = rest.split_first()?;
+        rest = tail.get(usize::from(len)..)?;
+        (!rest.is_empty()).then_some(rest)
+    })
 }
 
 impl Table {
@@ -178,6 +191,9 @@ impl Table {
         match self.names.get_mut(&key) {
             Some(records) => records.push(data),
             None => {
+                for up in ancestors(&key) {
+                    *self.below.entry(up.into()).or_insert(0) += 1;
+                }
                 self.names.insert(key, Records::One(data));
             }
         }
@@ -189,6 +205,14 @@ impl Table {
         let Some((key, records)) = with_key(name, |k| self.names.remove_entry(k)) else {
             return false;
         };
+        for up in ancestors(&key) {
+            if let Some(n) = self.below.get_mut(up) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.below.remove(up);
+                }
+            }
+        }
         for data in records.as_slice() {
             let ip = match data {
                 Data::A(a) => IpAddr::V4(*a),
@@ -220,6 +244,11 @@ impl Table {
     /// The records of the name with this key (see [`with_key`]).
     pub fn get_key(&self, key: &[u8]) -> Option<&[Data]> {
         self.names.get(key).map(Records::as_slice)
+    }
+
+    /// Whether the name with this key has names beneath it (it may hold no record itself).
+    pub fn has_below(&self, key: &[u8]) -> bool {
+        self.below.contains_key(key)
     }
 
     /// The name holding `ip`.

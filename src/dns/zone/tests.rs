@@ -54,3 +54,32 @@ fn reverse_follows_removal() {
     assert!(t.remove(&n("b.lan")));
     assert_eq!(t.reverse(ip.into()), None);
 }
+
+#[test]
+fn empty_non_terminals_follow_adds_and_removals() {
+    let mut zone = Zone::new(n("lan"));
+    let ip = Ipv4Addr::new(10, 1, 1, 1);
+    zone.edit(Source::Mdns, |t| {
+        t.add(&n("a.b.lan"), Data::A(ip)).unwrap();
+        t.add(&n("c.b.lan"), Data::A(ip)).unwrap();
+    });
+    assert_eq!(zone.has_below(&n("B.lan")), Some(Source::Mdns));
+    assert_eq!(zone.has_below(&n("a.b.lan")), None, "a leaf");
+    assert_eq!(zone.has_below(&n("x.lan")), None);
+    zone.edit(Source::Mdns, |t| assert!(t.remove(&n("a.b.lan"))));
+    assert_eq!(
+        zone.has_below(&n("b.lan")),
+        Some(Source::Mdns),
+        "c.b.lan is left"
+    );
+    zone.edit(Source::Mdns, |t| assert!(t.remove(&n("c.b.lan"))));
+    assert_eq!(zone.has_below(&n("b.lan")), None);
+    // A name added twice counts once.
+    zone.edit(Source::Static, |t| {
+        t.add(&n("x.y.lan"), Data::A(ip)).unwrap();
+        t.add(&n("x.y.lan"), Data::Aaaa("fd00::1".parse().unwrap()))
+            .unwrap();
+        assert!(t.remove(&n("x.y.lan")));
+    });
+    assert_eq!(zone.has_below(&n("y.lan")), None);
+}
