@@ -25,7 +25,7 @@ impl SignalSource for MdnsSource {
     fn collect(&self, _now: UnixTime, into: &mut BTreeMap<String, Signals>) {
         self.0.with_registry(|r| {
             for h in r.hosts() {
-                let e = into.entry(machine_name(&h.host)).or_default();
+                let e = into.entry(machine_name(h.host())).or_default();
                 let p = Presence {
                     live: !h.stale,
                     last_seen: h.last_seen,

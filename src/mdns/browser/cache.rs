@@ -244,7 +244,7 @@ impl Cache {
         let ttl = rec.ttl.min(MAX_TTL);
         let existing = self.gid(link, &rec.name).and_then(|gid| {
             let g = self.groups.get(gid as usize)?;
-            let pos = g.records.iter().position(|c| same(c, rec))?;
+            let pos = g.records.iter().position(|c| same(c, &g.name, rec))?;
             Some((gid, pos))
         });
         if let Some((gid, pos)) = existing {
@@ -262,7 +262,16 @@ impl Cache {
             self.record_change(ChangeKind::Refreshed, gid, pos);
             return;
         }
-        let Some(data) = Data::of(&rec.rdata).filter(|d| d.rtype() == rec.rtype) else {
+        // Relative to the owner as its group spells it (the first spelling heard).
+        let group = existing
+            .map(|(gid, _)| gid)
+            .or_else(|| self.gid(link, &rec.name))
+            .and_then(|gid| self.groups.get(gid as usize));
+        let data = match group {
+            Some(g) => Data::of(&rec.rdata, g.name.labels()),
+            None => Data::of(&rec.rdata, rec.name.labels()),
+        };
+        let Some(data) = data.filter(|d| d.rtype() == rec.rtype) else {
             return;
         };
         let size = record_size(rec.name.wire_len(), &data);
@@ -326,7 +335,7 @@ impl Cache {
         let pos = self
             .groups
             .get(gid as usize)
-            .and_then(|g| g.records.iter().position(|c| same(c, rec)));
+            .and_then(|g| g.records.iter().position(|c| same(c, &g.name, rec)));
         if let Some(pos) = pos {
             self.doom(now, gid, pos);
         }
@@ -456,9 +465,10 @@ impl Cache {
             .flat_map(|g| g.records.iter().map(move |c| (g, c)))
             .filter(|(_, c)| qtype == RecordType::ANY || c.rtype() == qtype)
             .filter(|(_, c)| !c.doomed && u64::from(c.remaining(now)) * 2 > u64::from(c.ttl))
-            .map(|(_, c)| {
+            .map(|(g, c)| {
                 let ttl = c.remaining(now);
-                Record::new(name.clone(), c.rtype(), Class::IN, ttl, c.data.to_rdata())
+                let rdata = c.data.to_rdata(g.name.labels());
+                Record::new(name.clone(), c.rtype(), Class::IN, ttl, rdata)
             })
             .collect()
     }
@@ -712,7 +722,7 @@ impl Cache {
             link: g.link,
             name: g.name.to_name(),
             rtype: c.rtype(),
-            rdata: c.data.to_rdata(),
+            rdata: c.data.to_rdata(g.name.labels()),
         });
     }
 }
@@ -751,23 +761,12 @@ impl Index {
 
 /// Bytes charged for one record whose owner name is `name_len` bytes long (wire form).
 fn record_size(name_len: usize, data: &Data) -> usize {
-    RECORD_OVERHEAD + name_len + data_len(data)
+    RECORD_OVERHEAD + name_len + data.wire_len(name_len)
 }
 
 /// Same type, same data (the class is always IN here; the owner is the group's).
-fn same(c: &Cached, rec: &Record) -> bool {
-    c.data.is(&rec.rdata)
-}
-
-/// Approximate bytes of record data.
-fn data_len(data: &Data) -> usize {
-    match data {
-        Data::A(_) => 4,
-        Data::Aaaa(_) => 16,
-        Data::Ptr(n) => n.wire_len(),
-        Data::Srv { target, .. } => 6 + target.wire_len(),
-        Data::Txt(wire) => wire.len(),
-    }
+fn same(c: &Cached, owner: &CName, rec: &Record) -> bool {
+    c.data.is(&rec.rdata, owner.labels())
 }
 
 #[cfg(test)]

@@ -70,8 +70,7 @@ pub(crate) fn name_print(name: &Name) -> u64 {
 /// A non-zero fingerprint of a reported instance.
 pub(crate) fn fingerprint(s: &ServiceInstance) -> u64 {
     let mut h = DefaultHasher::new();
-    (&s.instance, &s.service_type, &s.host, s.port).hash(&mut h);
-    (&s.addrs, &s.txt, s.scope).hash(&mut h);
+    s.hash(&mut h);
     h.finish() | 1
 }
 
@@ -95,7 +94,7 @@ impl Assembly {
         a.ptr = on_scope().any(|l| {
             cache
                 .rrset(l, &type_name, RecordType::PTR)
-                .any(|c| matches!(&c.data, Data::Ptr(n) if n.is(name)))
+                .any(|c| c.data.points_to(name, type_name.labels()))
         });
         let srvs = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::SRV)));
         a.srv = srvs
@@ -140,15 +139,15 @@ impl Assembly {
         if self.addrs.is_empty() {
             return None;
         }
-        Some(ServiceInstance {
-            instance: String::from_utf8_lossy(name.first_label()?).into_owned(),
-            service_type: ty.clone(),
-            host: target.to_string(),
-            port: *port,
-            addrs: self.addrs.clone(),
-            txt: self.txt.clone().unwrap_or_default(),
+        Some(ServiceInstance::new(
+            &String::from_utf8_lossy(name.first_label()?),
+            ty.clone(),
+            &target.to_string(),
+            *port,
+            &self.addrs,
+            self.txt.as_deref().unwrap_or_default(),
             scope,
-        })
+        ))
     }
 
     /// The questions that would fill the gaps.

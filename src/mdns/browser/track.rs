@@ -12,7 +12,6 @@ use std::time::Instant;
 use koi_wire::dns::{Name, RData, RecordType};
 
 use super::cache::{ChangeKind, Refresh};
-use super::compact::Data;
 use super::query::Target;
 use super::resolve::{fingerprint, name_print, Assembly, Key};
 use super::{BrowseEvent, Browser, Want};
@@ -31,8 +30,7 @@ impl Browser {
         let mut keys = Vec::new();
         for link in &links {
             for c in self.cache.rrset(*link, &type_name, RecordType::PTR) {
-                if let Data::Ptr(n) = &c.data {
-                    let n = n.to_name();
+                if let Some(n) = c.data.ptr_target(type_name.labels()) {
                     if n.parent().as_ref() == Some(&type_name) {
                         keys.push((n, link.ifindex));
                     }
