@@ -91,10 +91,10 @@ impl SignalSource for CertmeshSource {
     fn collect(&self, now: UnixTime, into: &mut SignalMap) {
         self.refresh();
         for (host, expires) in &self.seen.borrow().certs {
-            into.entry(&host.to_ascii_lowercase()).cert = Some(CertSignal {
+            into.entry(&host.to_ascii_lowercase()).cert = Some(Box::new(CertSignal {
                 heartbeat: None,
                 days_left: days_left(*expires, now),
-            });
+            }));
         }
     }
 }

@@ -56,8 +56,8 @@ pub enum DnsSignal {
 pub struct Signals {
     /// mDNS presence.
     pub presence: Option<Presence>,
-    /// Certmesh heartbeat and expiry.
-    pub cert: Option<CertSignal>,
+    /// Certmesh heartbeat and expiry (boxed: most machines mDNS sees are not members).
+    pub cert: Option<Box<CertSignal>>,
     /// DNS resolution.
     pub dns: Option<DnsSignal>,
 }
@@ -68,11 +68,42 @@ pub trait SignalSource {
     fn collect(&self, now: UnixTime, into: &mut SignalMap);
 }
 
-/// One machine: the signals of the round that last mentioned it, and its verdict. About 160
-/// bytes and its name: the agent keeps one for every host mDNS has seen.
+/// A machine's name: inline up to 22 bytes (most host names), else boxed.
+#[derive(Debug)]
+enum MachineName {
+    Inline { len: u8, bytes: [u8; 22] },
+    Boxed(Box<str>),
+}
+
+impl MachineName {
+    fn of(name: &str) -> MachineName {
+        let mut bytes = [0; 22];
+        match (bytes.get_mut(..name.len()), u8::try_from(name.len())) {
+            (Some(b), Ok(len)) => {
+                b.copy_from_slice(name.as_bytes());
+                MachineName::Inline { len, bytes }
+            }
+            _ => MachineName::Boxed(name.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            MachineName::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or(""),
+            MachineName::Boxed(b) => b,
+        }
+    }
+}
+
+/// One machine: the signals of the round that last mentioned it, and its verdict, in about
+/// 160 bytes (a name longer than 22 bytes is allocated beside): the agent keeps one for every
+/// host mDNS has seen.
 #[derive(Debug)]
 struct Machine {
-    name: Box<str>,
+    name: MachineName,
     signals: Signals,
     /// A source mentioned it this round.
     mentioned: bool,
@@ -105,11 +136,14 @@ impl SignalMap {
     /// The signals of `name` this round (cleared at its first mention in the round; added if
     /// new).
     pub fn entry(&mut self, name: &str) -> &mut Signals {
-        let at = match self.machines.binary_search_by(|m| (*m.name).cmp(name)) {
+        let at = match self
+            .machines
+            .binary_search_by(|m| m.name.as_str().cmp(name))
+        {
             Ok(at) => at,
             Err(at) => {
                 let m = Machine {
-                    name: name.into(),
+                    name: MachineName::of(name),
                     signals: Signals::default(),
                     mentioned: false,
                     judged: false,
@@ -135,7 +169,7 @@ impl SignalMap {
         self.machines
             .iter()
             .filter(|m| m.mentioned)
-            .map(|m| (&*m.name, &m.signals))
+            .map(|m| (m.name.as_str(), &m.signals))
     }
 
     /// The same, to add to their signals.
@@ -143,7 +177,7 @@ impl SignalMap {
         self.machines
             .iter_mut()
             .filter(|m| m.mentioned)
-            .map(|m| (&*m.name, &mut m.signals))
+            .map(|m| (m.name.as_str(), &mut m.signals))
     }
 }
 
@@ -191,7 +225,7 @@ impl Machines {
             .iter()
             .filter(|m| m.judged)
             .map(|m| MachineView {
-                name: m.name.to_string(),
+                name: m.name.as_str().to_string(),
                 state: m.state,
                 reason: m.reason.clone(),
                 last_seen: m.signals.presence.as_ref().map(|p| p.last_seen),
@@ -273,7 +307,7 @@ fn judge(m: &mut Machine, now: UnixTime, grace: u64, fresh: bool) -> Option<Tran
     };
     let t = (state != was).then(|| Transition {
         at: now,
-        name: m.name.to_string(),
+        name: m.name.as_str().to_string(),
         from: was.as_str().to_string(),
         to: state.as_str().to_string(),
         reason: reason.to_string(),
@@ -352,25 +386,25 @@ mod tests {
     fn certmesh_and_dns_signals_plug_in() {
         let mut m = Machines::new(Duration::from_secs(60));
         let mut s = seen(true, 0);
-        s.cert = Some(CertSignal {
+        s.cert = Some(Box::new(CertSignal {
             heartbeat: Some(Ok(())),
             days_left: 24,
-        });
+        }));
         m.round(0, one("a", s.clone()));
         assert_eq!(m.views().next().unwrap().cert_days, Some(24));
-        s.cert = Some(CertSignal {
+        s.cert = Some(Box::new(CertSignal {
             heartbeat: Some(Err("chain does not verify".into())),
             days_left: 24,
-        });
+        }));
         let t = m.round(1, one("a", s.clone()));
         assert_eq!(
             t[0].reason,
             "certmesh: heartbeat failed: chain does not verify"
         );
-        s.cert = Some(CertSignal {
+        s.cert = Some(Box::new(CertSignal {
             heartbeat: Some(Ok(())),
             days_left: -1,
-        });
+        }));
         assert!(m.round(2, one("a", s.clone())).is_empty());
         assert_eq!(
             m.views().next().unwrap().reason,
@@ -410,10 +444,10 @@ mod tests {
         let cert = Fake(vec![(
             "a",
             Signals {
-                cert: Some(CertSignal {
+                cert: Some(Box::new(CertSignal {
                     heartbeat: Some(Ok(())),
                     days_left: 3,
-                }),
+                })),
                 ..Signals::default()
             },
         )]);
@@ -452,8 +486,13 @@ mod tests {
         let per_1000 = (live() - base) / 2;
         eprintln!("health heap per 1000 machines: {} KiB", per_1000 >> 10);
         assert_eq!(m.views().count(), 2_000);
-        // 161 KiB: a name, the signals and the verdict in one slot (it was a map of signals
-        // rebuilt every tick beside a map of views, about 360 KiB of the agent's RSS).
-        assert!(per_1000 <= 170 << 10, "{} KiB per 1000", per_1000 >> 10);
+        let long = "a-machine-name-longer-than-22-bytes";
+        m.round(9, one(long, Signals::default()));
+        assert!(m
+            .views()
+            .any(|v| v.name == long && v.state == State::Unknown));
+        // 136 KiB: the name (inline), the signals and the verdict in one slot (it was a map of
+        // signals rebuilt every tick beside a map of views: about 360 KiB of the agent's RSS).
+        assert!(per_1000 <= 145 << 10, "{} KiB per 1000", per_1000 >> 10);
     }
 }

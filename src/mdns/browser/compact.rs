@@ -14,6 +14,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use koi_wire::dns::{Name, RData, RecordType};
 
+use crate::mdns::ServiceType;
+
 /// A name: its labels, each prefixed by its length, without the root terminator (the wire form
 /// a [`Name`] keeps), in an allocation of exactly that size.
 #[derive(Clone, Debug, Default)]
@@ -117,6 +119,64 @@ impl Short {
 
     fn get(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+/// A service instance's name, as a tracked instance keeps it: its first label inline when the
+/// rest is its type's name spelled as koi spells it (`_http._tcp.local`), else the whole name.
+#[derive(Clone, Debug)]
+pub(crate) enum InstanceName {
+    Label(Short),
+    Full(CName),
+}
+
+/// The labels of `ty`'s name, as koi spells it: `_http`, `_tcp`, `local`.
+fn type_labels(ty: &ServiceType) -> [Vec<u8>; 3] {
+    [
+        format!("_{}", ty.service()).into_bytes(),
+        format!("_{}", ty.proto()).into_bytes(),
+        b"local".to_vec(),
+    ]
+}
+
+impl InstanceName {
+    pub(crate) fn of(name: &Name, ty: &ServiceType) -> InstanceName {
+        let mut labels = name.labels();
+        let short = labels
+            .next()
+            .filter(|_| labels.eq(type_labels(ty).iter().map(Vec::as_slice)))
+            .and_then(Short::of);
+        match short {
+            Some(label) => InstanceName::Label(label),
+            None => InstanceName::Full(CName::of(name)),
+        }
+    }
+
+    /// Whether this, an instance of `ty`, is `name` (ASCII case ignored).
+    pub(crate) fn is(&self, name: &Name, ty: &ServiceType) -> bool {
+        match self {
+            InstanceName::Full(n) => n.is(name),
+            InstanceName::Label(label) => {
+                let mut theirs = name.labels();
+                let rest = type_labels(ty);
+                theirs
+                    .next()
+                    .is_some_and(|l| l.eq_ignore_ascii_case(label.get()))
+                    && same_labels(rest.iter().map(Vec::as_slice), theirs)
+            }
+        }
+    }
+
+    /// The name of this instance of `ty`.
+    pub(crate) fn to_name(&self, ty: &ServiceType) -> Name {
+        match self {
+            InstanceName::Full(n) => n.to_name(),
+            InstanceName::Label(label) => {
+                let [a, b, c] = type_labels(ty);
+                let all = [label.get(), &a, &b, &c];
+                Name::from_labels(all).unwrap_or_else(|_| Name::root())
+            }
+        }
     }
 }
 
@@ -393,5 +453,22 @@ mod tests {
         assert_eq!(child.wire_len(owner.wire_len()), name.wire_len());
         assert!(Data::of(&RData::Txt(vec![vec![0; 256]]), o()).is_none());
         assert!(Data::of(&RData::Unknown(vec![1]), o()).is_none());
+        let ipp = ServiceType::parse("_ipp._tcp").unwrap();
+        let short = InstanceName::of(&name, &ipp);
+        assert!(matches!(short, InstanceName::Label(_)));
+        assert_eq!(short.to_name(&ipp), name);
+        assert!(short.is(&"MY PRINTER._IPP._tcp.local".parse().unwrap(), &ipp));
+        assert!(!short.is(&"my printer._http._tcp.local".parse().unwrap(), &ipp));
+        assert!(!short.is(&"my printer._ipp._tcp.local.x".parse().unwrap(), &ipp));
+        for odd in [
+            "My Printer._IPP._tcp.local",
+            "a-label-longer-than-22-bytes._ipp._tcp.local",
+        ] {
+            let n: Name = odd.parse().unwrap();
+            let kept = InstanceName::of(&n, &ipp);
+            assert!(matches!(kept, InstanceName::Full(_)), "{odd}");
+            assert_eq!(kept.to_name(&ipp).to_string(), n.to_string());
+            assert!(kept.is(&n, &ipp));
+        }
     }
 }

@@ -371,7 +371,7 @@ impl Browser {
             .iter()
             .filter(|(_, _, t)| t.resolved())
             .filter_map(|(name, scope, t)| {
-                let name = name.to_name();
+                let name = name.to_name(&t.ty);
                 Assembly::read(&self.cache, &links, &name, scope).instance(&name, &t.ty, scope)
             })
             .collect();

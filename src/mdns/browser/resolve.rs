@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use koi_wire::dns::{Name, RecordType};
 
 use super::cache::Cache;
-use super::compact::{hash_labels, CName, Data};
+use super::compact::{hash_labels, Data, InstanceName};
 use crate::base::Prng;
 use crate::mdns::{Link, ServiceInstance, ServiceType};
 
@@ -197,7 +197,7 @@ impl Stamp {
 
 /// One tracked instance in the slab.
 struct Slot {
-    name: CName,
+    name: InstanceName,
     t: Tracked,
 }
 
@@ -249,7 +249,7 @@ impl Instances {
         let at = self.slots.binary_search_by_key(&h, |(k, _)| *k).ok()?;
         self.slots
             .get(at)
-            .filter(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0))
+            .filter(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0, &s.t.ty))
             .map(|_| at)
     }
 
@@ -260,7 +260,7 @@ impl Instances {
     }
 
     /// Every tracked instance: its name, interface and state.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&CName, u32, &Tracked)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&InstanceName, u32, &Tracked)> {
         self.slots.iter().map(|(_, s)| (&s.name, s.t.scope, &s.t))
     }
 
@@ -290,7 +290,7 @@ impl Instances {
             return self
                 .slots
                 .get(at)
-                .is_some_and(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0));
+                .is_some_and(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0, &s.t.ty));
         }
         if self.slots.len() >= self.cap && !self.displace_unresolved() {
             return false;
@@ -308,7 +308,7 @@ impl Instances {
             scope: key.1,
         };
         let slot = Slot {
-            name: CName::of(&key.0),
+            name: InstanceName::of(&key.0, &t.ty),
             t,
         };
         // Displacing may have moved slots: search again.
@@ -348,7 +348,7 @@ impl Instances {
             .iter()
             .take(n)
             .filter_map(|(_, at)| self.slots.get(*at))
-            .map(|(_, s)| (s.name.to_name(), s.t.scope))
+            .map(|(_, s)| (s.name.to_name(&s.t.ty), s.t.scope))
             .collect();
         for key in &victims {
             self.remove(key);
@@ -408,7 +408,7 @@ impl Instances {
             let t = &mut slot.t;
             if let Some(at) = t.retry.map(|s| s.at(base)) {
                 if at <= now {
-                    due.push((slot.name.to_name(), t.scope));
+                    due.push((slot.name.to_name(&t.ty), t.scope));
                     t.tries += 1;
                     t.retry = (t.tries < MAX_TRIES)
                         .then(|| Stamp::of(base, now + Duration::from_secs(1 << (t.tries - 1))));

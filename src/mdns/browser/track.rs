@@ -67,7 +67,7 @@ impl Browser {
             .instances
             .iter()
             .filter(|(_, _, t)| *t.ty == *ty)
-            .map(|(name, scope, _)| (name.to_name(), scope))
+            .map(|(name, scope, t)| (name.to_name(&t.ty), scope))
             .collect();
         for key in keys {
             if let Some(t) = self.instances.remove(&key).filter(|t| t.resolved()) {
@@ -152,7 +152,7 @@ impl Browser {
             for (name, scope, t) in self.instances.iter() {
                 let hit = hosts.get(&t.target);
                 if hit.is_some_and(|scopes| scopes.contains(&scope)) {
-                    mark((name.to_name(), scope));
+                    mark((name.to_name(&t.ty), scope));
                 }
             }
         }
