@@ -75,31 +75,88 @@ const NONE: u32 = u32::MAX;
 
 /// One cached record; its owner name and link are those of its group. Times are microseconds
 /// since the cache's base instant.
+///
+/// 40 bytes: a live record's expiry is its TTL after `received`, so the TTL, or once the
+/// record is doomed its expiry, shares one word with the refresh step and the doomed flag.
 #[derive(Clone, Debug)]
 pub(crate) struct Cached {
     /// Its data (and so its type).
     pub(crate) data: Data,
     received: u64,
-    /// Its expiry, in milliseconds after `received`.
-    expires_ms: u32,
     /// Its next refresh point or its expiry, in milliseconds after `received`; its group's
     /// timer is the earliest of its records'.
     due_ms: u32,
-    /// The TTL as received (clamped), in seconds.
-    pub(crate) ttl: u32,
-    /// The next refresh point (an index into `REFRESH_AT`; past the end: none left).
-    step: u8,
-    /// A goodbye or cache-flush condemned it: it expires within a second and is not an answer.
-    pub(crate) doomed: bool,
+    /// Bit 31: a goodbye or cache-flush condemned it (it expires within a second and is not
+    /// an answer). Bits 28-30: the next refresh point (an index into `REFRESH_AT`; past the
+    /// end: none left). Bits 0-27: while live, the TTL as received (clamped), in seconds;
+    /// once doomed, its expiry in milliseconds after `received` (at most `MAX_TTL` s, 27 bits).
+    meta: u32,
 }
 
+const DOOMED: u32 = 1 << 31;
+const STEP_SHIFT: u32 = 28;
+const VALUE: u32 = (1 << STEP_SHIFT) - 1;
+
 impl Cached {
+    fn live(data: Data, received: u64, ttl: u32) -> Cached {
+        Cached {
+            data,
+            received,
+            due_ms: ttl * 1000,
+            meta: ttl & VALUE,
+        }
+    }
+
+    /// Received again at `received`: live, its TTL and refresh points start over.
+    fn restart(&mut self, received: u64, ttl: u32) {
+        self.received = received;
+        self.meta = ttl & VALUE;
+    }
+
     pub(crate) fn rtype(&self) -> RecordType {
         self.data.rtype()
     }
 
+    /// Condemned by a goodbye or cache-flush: it expires within a second and is no answer.
+    pub(crate) fn doomed(&self) -> bool {
+        self.meta & DOOMED != 0
+    }
+
+    /// The TTL as received (clamped), in seconds; 0 once doomed.
+    pub(crate) fn ttl(&self) -> u32 {
+        if self.doomed() {
+            0
+        } else {
+            self.meta & VALUE
+        }
+    }
+
+    fn step(&self) -> u8 {
+        ((self.meta >> STEP_SHIFT) & 7) as u8
+    }
+
+    fn next_step(&mut self) {
+        let step = u32::from(self.step()).saturating_add(1).min(7);
+        self.meta = (self.meta & !(7 << STEP_SHIFT)) | (step << STEP_SHIFT);
+    }
+
+    /// Its expiry, in milliseconds after `received`.
+    fn expires_ms(&self) -> u32 {
+        if self.doomed() {
+            self.meta & VALUE
+        } else {
+            (self.meta & VALUE) * 1000
+        }
+    }
+
+    /// Dooms it to expire `ms` after `received` at the latest.
+    fn doom_by(&mut self, ms: u32) {
+        let ms = self.expires_ms().min(ms);
+        self.meta = DOOMED | (self.meta & (7 << STEP_SHIFT)) | (ms & VALUE);
+    }
+
     fn expires(&self) -> u64 {
-        self.received + u64::from(self.expires_ms) * 1000
+        self.received + u64::from(self.expires_ms()) * 1000
     }
 
     fn due(&self) -> u64 {
@@ -251,13 +308,7 @@ impl Cache {
             // Its refresh points restart from this copy (each one used up a refresh step, so
             // a record heard five times was once dropped at 80 % of its TTL).
             let was = self.due_of(gid, pos);
-            self.update(gid, pos, |c| {
-                c.ttl = ttl;
-                c.received = now;
-                c.expires_ms = ttl * 1000;
-                c.doomed = false;
-                c.step = 0;
-            });
+            self.update(gid, pos, |c| c.restart(now, ttl));
             self.reschedule(gid, pos, prng.range(0, 200), was);
             self.record_change(ChangeKind::Refreshed, gid, pos);
             return;
@@ -302,15 +353,7 @@ impl Cache {
             Some(gid) => gid,
             None => self.new_group(link, &rec.name),
         };
-        let cached = Cached {
-            data,
-            received: now,
-            expires_ms: ttl * 1000,
-            due_ms: ttl * 1000,
-            ttl,
-            step: 0,
-            doomed: false,
-        };
+        let cached = Cached::live(data, now, ttl);
         let Some(group) = self.groups.get_mut(gid as usize) else {
             return;
         };
@@ -352,7 +395,7 @@ impl Cache {
             (0..g.records.len())
                 .filter(|&i| {
                     g.records.get(i).is_some_and(|c| {
-                        c.rtype() == rtype && !c.doomed && now.saturating_sub(c.received) > LINGER
+                        c.rtype() == rtype && !c.doomed() && now.saturating_sub(c.received) > LINGER
                     })
                 })
                 .collect()
@@ -406,7 +449,7 @@ impl Cache {
             {
                 let refresh = self.groups.get(gid as usize).and_then(|g| {
                     let c = g.records.get(pos)?;
-                    (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
+                    (usize::from(c.step()) < REFRESH_AT.len() && !c.doomed()).then(|| Refresh {
                         link: g.link,
                         name: g.name.to_name(),
                         rtype: c.rtype(),
@@ -416,7 +459,7 @@ impl Cache {
                     Some(r) => {
                         refreshes.push(r);
                         let was = self.due_of(gid, pos);
-                        self.update(gid, pos, |c| c.step += 1);
+                        self.update(gid, pos, Cached::next_step);
                         self.reschedule(gid, pos, prng.range(0, 200), was);
                     }
                     None => self.remove(gid, pos),
@@ -464,7 +507,7 @@ impl Cache {
             .into_iter()
             .flat_map(|g| g.records.iter().map(move |c| (g, c)))
             .filter(|(_, c)| qtype == RecordType::ANY || c.rtype() == qtype)
-            .filter(|(_, c)| !c.doomed && u64::from(c.remaining(now)) * 2 > u64::from(c.ttl))
+            .filter(|(_, c)| !c.doomed() && u64::from(c.remaining(now)) * 2 > u64::from(c.ttl()))
             .map(|(g, c)| {
                 let ttl = c.remaining(now);
                 let rdata = c.data.to_rdata(g.name.labels());
@@ -593,13 +636,13 @@ impl Cache {
         let Some(c) = g.records.get_mut(pos) else {
             return;
         };
-        c.due_ms = match REFRESH_AT.get(usize::from(c.step)) {
-            Some(&at) if !c.doomed => {
+        c.due_ms = match REFRESH_AT.get(usize::from(c.step())) {
+            Some(&at) if !c.doomed() => {
                 let hundredths = at + jitter.min(200);
-                let ms = u64::from(c.ttl) * 1000 * hundredths / 10_000;
-                u32::try_from(ms).unwrap_or(u32::MAX).min(c.expires_ms)
+                let ms = u64::from(c.ttl()) * 1000 * hundredths / 10_000;
+                u32::try_from(ms).unwrap_or(u32::MAX).min(c.expires_ms())
             }
-            _ => c.expires_ms,
+            _ => c.expires_ms(),
         };
         let due = c.due();
         if due < g.timer {
@@ -625,8 +668,7 @@ impl Cache {
         self.update(gid, pos, |c| {
             // Rounded down to the millisecond: never later than a second from now.
             let linger = (now + LINGER).saturating_sub(c.received) / 1000;
-            c.expires_ms = c.expires_ms.min(u32::try_from(linger).unwrap_or(u32::MAX));
-            c.doomed = true;
+            c.doom_by(u32::try_from(linger).unwrap_or(u32::MAX));
         });
         self.reschedule(gid, pos, 0, was);
     }
@@ -776,8 +818,26 @@ mod size {
     #[test]
     fn records_and_groups_stay_compact() {
         // Four records and two groups a typical service: these sizes are most of its cost.
-        assert_eq!(std::mem::size_of::<Cached>(), 48);
+        assert_eq!(std::mem::size_of::<Cached>(), 40);
         assert_eq!(std::mem::size_of::<Group>(), 64);
         assert_eq!(super::super::resolve::Instances::slot_size(), 80);
+    }
+
+    #[test]
+    fn a_record_packs_its_ttl_step_and_doom() {
+        let ip = std::net::Ipv4Addr::new(10, 0, 0, 1);
+        let mut c = Cached::live(Data::A(ip), 5, MAX_TTL);
+        let state = |c: &Cached| (c.ttl(), c.expires_ms(), c.step(), c.doomed());
+        assert_eq!(state(&c), (MAX_TTL, MAX_TTL * 1000, 0, false));
+        for _ in 0..9 {
+            c.next_step();
+        }
+        assert_eq!(c.step(), 7);
+        c.doom_by(1500);
+        assert_eq!(state(&c), (0, 1500, 7, true));
+        c.doom_by(90_000);
+        assert_eq!(c.expires_ms(), 1500, "dooming never postpones");
+        c.restart(9, 120);
+        assert_eq!(state(&c), (120, 120_000, 0, false));
     }
 }

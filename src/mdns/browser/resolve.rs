@@ -172,8 +172,8 @@ fn live_first<'a>(
     it: impl Iterator<Item = &'a super::cache::Cached>,
 ) -> Vec<&'a super::cache::Cached> {
     let all: Vec<_> = it.collect();
-    if all.iter().any(|c| !c.doomed) {
-        all.into_iter().filter(|c| !c.doomed).collect()
+    if all.iter().any(|c| !c.doomed()) {
+        all.into_iter().filter(|c| !c.doomed()).collect()
     } else {
         all
     }

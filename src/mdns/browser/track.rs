@@ -229,7 +229,7 @@ impl Browser {
         let mut addrs: Vec<IpAddr> = [RecordType::A, RecordType::AAAA]
             .into_iter()
             .flat_map(|t| self.cache.rrset(link, host, t))
-            .filter(|c| !c.doomed)
+            .filter(|c| !c.doomed())
             .filter_map(|c| c.data.ip())
             .collect();
         addrs.sort_unstable();
