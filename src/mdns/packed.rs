@@ -9,12 +9,24 @@
 //! reader that meets something else (it cannot happen) yields empty fields, never a panic.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 /// Fields written by [`PackWriter`], in one allocation of exactly their size.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Packed(Box<[u8]>);
 
 impl Packed {
+    /// A reader at the first field.
+    pub(crate) fn reader(&self) -> PackReader<'_> {
+        PackReader(&self.0)
+    }
+}
+
+/// The same in a shared allocation: clones share it.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct SharedPacked(Arc<[u8]>);
+
+impl SharedPacked {
     /// A reader at the first field.
     pub(crate) fn reader(&self) -> PackReader<'_> {
         PackReader(&self.0)
@@ -81,6 +93,11 @@ impl PackWriter {
     /// The buffer, allocated at its exact size.
     pub(crate) fn finish(&mut self) -> Packed {
         Packed(std::mem::take(&mut self.0).into_boxed_slice())
+    }
+
+    /// The buffer, in a shared allocation of its exact size (and the counts).
+    pub(crate) fn finish_shared(&mut self) -> SharedPacked {
+        SharedPacked(Arc::from(std::mem::take(&mut self.0)))
     }
 }
 

@@ -13,9 +13,9 @@
 //! receiver closes once drained), so a slow reader never grows memory. It never reads a clock
 //! (callers pass `wall`) and never blocks.
 //!
-//! Memory: each service is held once, behind an [`Arc`] that its entry, its other interfaces'
-//! copies and the events handed to subscribers share; a service seen on one interface and a
-//! host on one link allocate nothing beyond their data. Services and hosts are slots in Vecs
+//! Memory: each service is held once, in the shared allocation of its [`ServiceInstance`] that
+//! its entry, its other interfaces' copies and the events handed to subscribers share; a
+//! service seen on one interface and a host on one link allocate nothing beyond their data. Services and hosts are slots in Vecs
 //! sorted by a keyed 64-bit hash of the lowercased name (binary search, no index beside them;
 //! the stored name is checked on every look-up, so a collision can only ever evict, never mix
 //! two entries up), and the eviction order is found by a scan when the registry is full
@@ -26,7 +26,6 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use async_channel::{Receiver, Sender, TrySendError};
 
@@ -49,7 +48,7 @@ const MAX_PER_ENTRY: usize = 16;
 pub struct Entry {
     /// The service as last resolved (one of its interfaces if it is seen on several); shared
     /// with the registry, so cloning an entry is cheap.
-    pub service: Arc<ServiceInstance>,
+    pub service: ServiceInstance,
     /// When it was first resolved.
     pub first_seen: UnixTime,
     /// When it was last found or changed; unchanged when it goes stale.
@@ -141,7 +140,7 @@ struct Slot {
     /// The instance as seen on each other interface it is live on (the entry's own service is
     /// live on its scope unless the entry is stale); empty, so not allocated, for the usual
     /// service seen on one interface.
-    others: Box<[Arc<ServiceInstance>]>,
+    others: Box<[ServiceInstance]>,
     /// When it last moved in the eviction order.
     seq: u64,
 }
@@ -368,9 +367,9 @@ impl Registry {
         match self.services.get_mut(key) {
             Some(slot) if slot.is(s.instance(), s.service_type()) => {
                 let was_stale = slot.entry.stale;
-                let changed = *slot.entry.service != *s;
+                let changed = slot.entry.service != *s;
                 if changed {
-                    let new = Arc::new(s.clone());
+                    let new = s.clone();
                     let old = std::mem::replace(&mut slot.entry.service, new);
                     let mut others = std::mem::take(&mut slot.others).into_vec();
                     others.retain(|i| i.scope() != s.scope());
@@ -404,7 +403,7 @@ impl Registry {
             self.evict_service(victim);
         }
         let entry = Entry {
-            service: Arc::new(s.clone()),
+            service: s.clone(),
             first_seen: wall,
             last_seen: wall,
             ttl: OTHER_TTL,
@@ -880,7 +879,7 @@ mod tests {
     fn slots_stay_compact() {
         // Per service and per host: with the instance's and the host's own allocations, most
         // of the registry's cost.
-        assert_eq!(std::mem::size_of::<(u64, Slot)>(), 64);
+        assert_eq!(std::mem::size_of::<(u64, Slot)>(), 96);
         assert_eq!(std::mem::size_of::<(u64, HostSlot)>(), 72);
         assert_eq!(std::mem::size_of::<ServiceInstance>(), 40);
     }

@@ -9,7 +9,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use super::packed::{PackReader, PackWriter, Packed};
+use super::packed::{PackReader, PackWriter, SharedPacked};
 
 /// The mDNS port.
 pub const MDNS_PORT: u16 = 5353;
@@ -337,15 +337,15 @@ fn truncate_label(s: &str) -> String {
 
 /// A service as discovered on the network.
 ///
-/// The registry holds thousands, so its strings, addresses and TXT live in one exact
-/// allocation (see [`super::packed`]) and are read through the accessors; it is 40 bytes and
-/// cheap to compare.
+/// The registry holds thousands, so its strings, addresses and TXT live in one exact shared
+/// allocation (see [`super::packed`]) and are read through the accessors; it is 40 bytes,
+/// cheap to compare and cheap to clone (clones share that allocation).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ServiceInstance {
     /// The service type (it shares its label with every instance of the type).
     service_type: ServiceType,
     /// Port, scope, instance name, host, addresses and TXT, in that order.
-    packed: Packed,
+    packed: SharedPacked,
 }
 
 impl ServiceInstance {
@@ -367,7 +367,7 @@ impl ServiceInstance {
             .bytes(host.as_bytes())
             .addrs(addrs.iter().copied())
             .strings(txt.into_iter())
-            .finish();
+            .finish_shared();
         ServiceInstance {
             service_type,
             packed,
