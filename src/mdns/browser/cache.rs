@@ -22,7 +22,7 @@ use koi_wire::dns::{Class, Name, RData, Record, RecordType};
 
 use super::compact::{hash_labels, CName, Data};
 use crate::base::Prng;
-use crate::mdns::Link;
+use crate::mdns::{Family, Link};
 
 /// The longest TTL the cache honours (one day); longer ones are treated as this.
 pub const MAX_TTL: u32 = 86_400;
@@ -170,11 +170,14 @@ impl Cached {
     }
 }
 
-/// The records of one name on one link; an empty group is a free slot.
+/// The records of one name on one link; an empty group is a free slot. 56 bytes: the link's
+/// family shares a word with the chain.
 struct Group {
-    link: Link,
-    /// The next group whose (link, name) hashes alike.
-    next: u32,
+    /// The link's interface index.
+    ifindex: u32,
+    /// Bit 31: the link is IPv6. Bits 0-30: the next group whose (link, name) hashes alike
+    /// (all ones: none).
+    chain: u32,
     name: CName,
     records: Vec<Cached>,
     /// The earliest due time of its records ([`NO_TIMER`]: none).
@@ -183,6 +186,51 @@ struct Group {
 
 /// A group without a timer.
 const NO_TIMER: u64 = u64::MAX;
+
+/// The IPv6 bit and the next group's bits of [`Group::chain`].
+const CHAIN_V6: u32 = 1 << 31;
+const CHAIN_NEXT: u32 = CHAIN_V6 - 1;
+
+impl Group {
+    fn new(link: Link, next: u32, name: CName) -> Group {
+        let v6 = if link.family == Family::V6 {
+            CHAIN_V6
+        } else {
+            0
+        };
+        Group {
+            ifindex: link.ifindex,
+            chain: v6 | (next & CHAIN_NEXT),
+            name,
+            records: Vec::new(),
+            timer: NO_TIMER,
+        }
+    }
+
+    fn link(&self) -> Link {
+        let family = if self.chain & CHAIN_V6 != 0 {
+            Family::V6
+        } else {
+            Family::V4
+        };
+        Link {
+            ifindex: self.ifindex,
+            family,
+        }
+    }
+
+    /// The next group in its chain ([`NONE`]: none).
+    fn next(&self) -> u32 {
+        match self.chain & CHAIN_NEXT {
+            CHAIN_NEXT => NONE,
+            next => next,
+        }
+    }
+
+    fn set_next(&mut self, next: u32) {
+        self.chain = (self.chain & CHAIN_V6) | (next & CHAIN_NEXT);
+    }
+}
 
 /// What happened to a cached record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -411,7 +459,7 @@ impl Cache {
             .filter(|&i| {
                 self.groups
                     .get(i)
-                    .is_some_and(|g| g.link == link && !g.records.is_empty())
+                    .is_some_and(|g| g.link() == link && !g.records.is_empty())
             })
             .filter_map(|i| u32::try_from(i).ok())
             .collect();
@@ -419,7 +467,7 @@ impl Cache {
             while self
                 .groups
                 .get(gid as usize)
-                .is_some_and(|g| g.link == link && !g.records.is_empty())
+                .is_some_and(|g| g.link() == link && !g.records.is_empty())
             {
                 self.remove(gid, 0);
             }
@@ -450,7 +498,7 @@ impl Cache {
                 let refresh = self.groups.get(gid as usize).and_then(|g| {
                     let c = g.records.get(pos)?;
                     (usize::from(c.step()) < REFRESH_AT.len() && !c.doomed()).then(|| Refresh {
-                        link: g.link,
+                        link: g.link(),
                         name: g.name.to_name(),
                         rtype: c.rtype(),
                     })
@@ -528,10 +576,10 @@ impl Cache {
     fn gid(&self, link: Link, name: &Name) -> Option<u32> {
         let mut gid = *self.index.get(&self.hash(link, name.labels()))?;
         while let Some(g) = self.groups.get(gid as usize) {
-            if g.link == link && g.name.is(name) {
+            if g.link() == link && g.name.is(name) {
                 return Some(gid);
             }
-            gid = g.next;
+            gid = g.next();
         }
         None
     }
@@ -539,13 +587,7 @@ impl Cache {
     fn new_group(&mut self, link: Link, name: &Name) -> u32 {
         let h = self.hash(link, name.labels());
         let head = self.index.get(&h).copied().unwrap_or(NONE);
-        let group = Group {
-            link,
-            next: head,
-            name: CName::of(name),
-            records: Vec::new(),
-            timer: NO_TIMER,
-        };
+        let group = Group::new(link, head, CName::of(name));
         let gid = match self.free.pop() {
             Some(gid) => {
                 if let Some(slot) = self.groups.get_mut(gid as usize) {
@@ -567,7 +609,7 @@ impl Cache {
         let Some(g) = self.groups.get(gid as usize) else {
             return;
         };
-        let (h, next) = (self.hash(g.link, g.name.labels()), g.next);
+        let (h, next) = (self.hash(g.link(), g.name.labels()), g.next());
         if self.index.get(&h) == Some(&gid) {
             if next == NONE {
                 self.index.remove(&h);
@@ -577,15 +619,15 @@ impl Cache {
         } else {
             let mut at = self.index.get(&h).copied().unwrap_or(NONE);
             while let Some(g) = self.groups.get_mut(at as usize) {
-                if g.next == gid {
-                    g.next = next;
+                if g.next() == gid {
+                    g.set_next(next);
                     break;
                 }
-                at = g.next;
+                at = g.next();
             }
         }
         if let Some(g) = self.groups.get_mut(gid as usize) {
-            g.next = NONE;
+            g.set_next(NONE);
             g.name = CName::default();
             g.records = Vec::new();
             g.timer = NO_TIMER;
@@ -761,7 +803,7 @@ impl Cache {
         };
         self.log.push(Change {
             kind,
-            link: g.link,
+            link: g.link(),
             name: g.name.to_name(),
             rtype: c.rtype(),
             rdata: c.data.to_rdata(g.name.labels()),
@@ -819,7 +861,7 @@ mod size {
     fn records_and_groups_stay_compact() {
         // Four records and two groups a typical service: these sizes are most of its cost.
         assert_eq!(std::mem::size_of::<Cached>(), 40);
-        assert_eq!(std::mem::size_of::<Group>(), 64);
+        assert_eq!(std::mem::size_of::<Group>(), 56);
         assert_eq!(super::super::resolve::Instances::slot_size(), 80);
     }
 
