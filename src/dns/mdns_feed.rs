@@ -65,19 +65,19 @@ fn rebuild(
         let hosts: Vec<(String, Vec<IpAddr>)> = r
             .hosts()
             .filter(|h| !h.stale)
-            .map(|h| (h.host.clone(), h.addrs.clone()))
+            .map(|h| (h.host().to_string(), h.addrs().collect()))
             .collect();
         let services: Vec<ServiceFacts> = r
             .entries()
             .filter(|e| !e.stale)
             .map(|e| ServiceFacts {
-                instance: e.service.instance.clone(),
-                service: e.service.service_type.service().to_string(),
-                proto: e.service.service_type.proto().to_string(),
-                host: e.service.host.clone(),
-                port: e.service.port,
-                addrs: e.service.addrs.clone(),
-                txt: e.service.txt.clone(),
+                instance: e.service.instance().to_string(),
+                service: e.service.service_type().service().to_string(),
+                proto: e.service.service_type().proto().to_string(),
+                host: e.service.host().to_string(),
+                port: e.service.port(),
+                addrs: e.service.addrs().collect(),
+                txt: e.service.txt().map(<[u8]>::to_vec).collect(),
             })
             .collect();
         (hosts, services)

@@ -7,12 +7,11 @@
 //! state. A roster whose signature does not verify is ignored (and logged once), never trusted.
 //! Heartbeats are not built yet (they come with renewal), so it reports none.
 
-use super::machines::{CertSignal, SignalSource, Signals};
+use super::machines::{CertSignal, SignalMap, SignalSource};
 use crate::base::UnixTime;
 use crate::certmesh::files::{load_member, MeshPaths};
 use crate::certmesh::roster::Roster;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -89,13 +88,13 @@ pub fn days_left(expires: u64, now: UnixTime) -> i64 {
 }
 
 impl SignalSource for CertmeshSource {
-    fn collect(&self, now: UnixTime, into: &mut BTreeMap<String, Signals>) {
+    fn collect(&self, now: UnixTime, into: &mut SignalMap) {
         self.refresh();
         for (host, expires) in &self.seen.borrow().certs {
-            into.entry(host.to_ascii_lowercase()).or_default().cert = Some(CertSignal {
+            into.entry(&host.to_ascii_lowercase()).cert = Some(Box::new(CertSignal {
                 heartbeat: None,
                 days_left: days_left(*expires, now),
-            });
+            }));
         }
     }
 }

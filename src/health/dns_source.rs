@@ -6,11 +6,10 @@
 //! not be in the zone yet, and one that just vanished is mDNS's to judge (after its grace),
 //! not DNS's. It reads the zone in process and sends no query.
 
-use super::machines::{DnsSignal, SignalSource, Signals};
+use super::machines::{DnsSignal, SignalMap, SignalSource};
 use crate::base::UnixTime;
 use crate::dns::Dns;
 use koi_wire::dns::Name;
-use std::collections::BTreeMap;
 
 /// Seconds a machine must have been seen before a missing name counts against it.
 pub const SETTLE: u64 = 5;
@@ -30,7 +29,7 @@ pub fn verdict(machine: &str, origin: &str, contains: impl Fn(&Name) -> bool) ->
 }
 
 impl SignalSource for DnsSource {
-    fn collect(&self, now: UnixTime, into: &mut BTreeMap<String, Signals>) {
+    fn collect(&self, now: UnixTime, into: &mut SignalMap) {
         self.0.with_zone(|zone| {
             let origin = zone.origin().to_string();
             for (machine, sig) in into.iter_mut() {

@@ -117,7 +117,7 @@ impl MachineJson {
         MachineJson {
             name: v.name.clone(),
             state: v.state.as_str().to_string(),
-            reason: v.reason.clone(),
+            reason: v.reason.to_string(),
             last_seen: v.last_seen,
             cert_days: v.cert_days,
             since: v.since,

@@ -1,31 +1,33 @@
 //! Machine presence from the mDNS registry's host records (spec §6.2 "mDNS presence",
 //! "last-seen timestamp").
 
-use super::machines::{Presence, SignalSource, Signals};
+use super::machines::{Presence, SignalMap, SignalSource};
 use crate::base::UnixTime;
 use crate::mdns::Mdns;
-use std::collections::BTreeMap;
 
 /// Reads the hosts the mDNS browser has seen.
 pub struct MdnsSource(pub Mdns);
 
 /// `stone-05.local.` → `stone-05`.
 pub fn machine_name(host: &str) -> String {
+    machine_label(host).to_string()
+}
+
+/// [`machine_name`], borrowed.
+fn machine_label(host: &str) -> &str {
     let h = host.trim_end_matches('.');
-    let h = h
-        .len()
+    h.len()
         .checked_sub(6)
         .filter(|&i| h.get(i..).is_some_and(|s| s.eq_ignore_ascii_case(".local")))
         .and_then(|i| h.get(..i))
-        .unwrap_or(h);
-    h.to_string()
+        .unwrap_or(h)
 }
 
 impl SignalSource for MdnsSource {
-    fn collect(&self, _now: UnixTime, into: &mut BTreeMap<String, Signals>) {
+    fn collect(&self, _now: UnixTime, into: &mut SignalMap) {
         self.0.with_registry(|r| {
             for h in r.hosts() {
-                let e = into.entry(machine_name(&h.host)).or_default();
+                let e = into.entry(machine_label(h.host()));
                 let p = Presence {
                     live: !h.stale,
                     last_seen: h.last_seen,

@@ -7,7 +7,7 @@
 
 use super::checks::TlsConfig;
 use super::json::{MachineJson, ServiceJson, StatusJson, TransitionJson};
-use super::machines::{Machines, SignalSource, Signals};
+use super::machines::{Machines, SignalSource};
 use super::model::{CheckSpec, Outcome, ServiceView};
 use super::scheduler::{run_check, Permits};
 use super::translog::{TransLog, Transition, DEFAULT_CAP};
@@ -81,12 +81,13 @@ impl Core {
 /// Reads every signal source and folds the machines' signals in.
 fn tick_machines(core: &RefCell<Core>, sources: &[Box<dyn SignalSource>]) {
     let now = now_unix();
-    let mut signals = BTreeMap::<String, Signals>::new();
-    for s in sources {
-        s.collect(now, &mut signals);
-    }
     let mut c = core.borrow_mut();
-    for t in c.machines.update(now, &signals) {
+    let changes = c.machines.round(now, |signals| {
+        for s in sources {
+            s.collect(now, signals);
+        }
+    });
+    for t in changes {
         c.transition(t);
     }
 }
@@ -204,7 +205,11 @@ impl Health {
         let core = self.core.borrow();
         StatusJson {
             now: now_unix(),
-            machines: core.machines.views().map(MachineJson::from_view).collect(),
+            machines: core
+                .machines
+                .views()
+                .map(|v| MachineJson::from_view(&v))
+                .collect(),
             services: core
                 .services
                 .values()

@@ -132,7 +132,7 @@ fn event_line(ev: RegistryEvent, ty: &Option<ServiceType>, links: &[LinkInfo]) -
     };
     if ty
         .as_ref()
-        .is_some_and(|t| *t != entry.service.service_type)
+        .is_some_and(|t| t != entry.service.service_type())
     {
         return None;
     }

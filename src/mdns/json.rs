@@ -39,17 +39,16 @@ pub struct ServiceJson {
 impl ServiceJson {
     /// From a resolved instance.
     pub fn from_instance(s: &ServiceInstance, links: &[LinkInfo]) -> ServiceJson {
-        let ifname = interface_name(s.scope, links);
+        let ifname = interface_name(s.scope(), links);
         ServiceJson {
             event: None,
-            instance: s.instance.clone(),
-            service_type: s.service_type.to_string(),
-            host: s.host.clone(),
-            addresses: s.addrs.iter().map(|a| format_addr(*a, &ifname)).collect(),
-            port: s.port,
+            instance: s.instance().to_string(),
+            service_type: s.service_type().to_string(),
+            host: s.host().to_string(),
+            addresses: s.addrs().map(|a| format_addr(a, &ifname)).collect(),
+            port: s.port(),
             txt: s
-                .txt
-                .iter()
+                .txt()
                 .map(|t| String::from_utf8_lossy(t).into_owned())
                 .collect(),
             interface: ifname,

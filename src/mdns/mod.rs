@@ -20,6 +20,7 @@ pub mod gateway;
 pub mod ingress;
 pub mod json;
 pub mod net;
+mod packed;
 pub mod reflector;
 pub mod registry;
 pub mod responder;

@@ -232,12 +232,12 @@ impl Mdns {
         let mut out: Vec<Entry> = inner
             .registry
             .entries()
-            .filter(|e| !e.stale && ty.is_none_or(|t| &e.service.service_type == t))
+            .filter(|e| !e.stale && ty.is_none_or(|t| e.service.service_type() == t))
             .cloned()
             .collect();
         out.sort_by(|a, b| {
-            (&a.service.service_type, &a.service.instance)
-                .cmp(&(&b.service.service_type, &b.service.instance))
+            (a.service.service_type(), a.service.instance())
+                .cmp(&(b.service.service_type(), b.service.instance()))
         });
         out
     }
@@ -380,7 +380,7 @@ impl Inner {
         let wall = now_unix();
         while let Some(ev) = self.browser.poll_event() {
             if let BrowseEvent::Found(s) = &ev {
-                crate::log!(Debug, "mdns", "found {} {}", s.instance, s.service_type);
+                crate::log!(Debug, "mdns", "found {} {}", s.instance(), s.service_type());
             }
             self.registry.apply(wall, &ev);
         }

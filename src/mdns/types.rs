@@ -9,6 +9,8 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
+use super::packed::{PackReader, PackWriter, SharedPacked};
+
 /// The mDNS port.
 pub const MDNS_PORT: u16 = 5353;
 /// The IPv4 mDNS group.
@@ -334,22 +336,124 @@ fn truncate_label(s: &str) -> String {
 }
 
 /// A service as discovered on the network.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The registry holds thousands, so its strings, addresses and TXT live in one exact shared
+/// allocation (see [`super::packed`]) and are read through the accessors; it is 40 bytes,
+/// cheap to compare and cheap to clone (clones share that allocation).
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ServiceInstance {
-    /// The instance name (UTF-8).
-    pub instance: String,
+    /// The service type (it shares its label with every instance of the type).
+    service_type: ServiceType,
+    /// Port, scope, instance name, host, addresses and TXT, in that order.
+    packed: SharedPacked,
+}
+
+impl ServiceInstance {
+    /// A service `instance` of `service_type` on `host`:`port`, with its host's addresses
+    /// (IPv6 link-local ones scoped by `scope`, the interface it was seen on) and TXT strings.
+    pub fn new<T: AsRef<[u8]>>(
+        instance: &str,
+        service_type: ServiceType,
+        host: &str,
+        port: u16,
+        addrs: &[IpAddr],
+        txt: impl IntoIterator<Item = T, IntoIter: ExactSizeIterator>,
+        scope: u32,
+    ) -> ServiceInstance {
+        let packed = PackWriter::default()
+            .raw(&port.to_le_bytes())
+            .raw(&scope.to_le_bytes())
+            .bytes(instance.as_bytes())
+            .bytes(host.as_bytes())
+            .addrs(addrs.iter().copied())
+            .strings(txt.into_iter())
+            .finish_shared();
+        ServiceInstance {
+            service_type,
+            packed,
+        }
+    }
+
+    /// The same service seen on interface `scope` instead.
+    pub fn with_scope(&self, scope: u32) -> ServiceInstance {
+        let txt: Vec<&[u8]> = self.txt().collect();
+        let addrs: Vec<IpAddr> = self.addrs().collect();
+        let (instance, host) = (self.instance(), self.host());
+        let ty = self.service_type.clone();
+        ServiceInstance::new(instance, ty, host, self.port(), &addrs, txt, scope)
+    }
+
     /// The service type.
-    pub service_type: ServiceType,
-    /// The target host, e.g. `stone-05.local`.
-    pub host: String,
+    pub fn service_type(&self) -> &ServiceType {
+        &self.service_type
+    }
+
     /// The port.
-    pub port: u16,
-    /// The host's addresses (IPv6 link-local ones carry the scope in [`Self::scope`]).
-    pub addrs: Vec<IpAddr>,
-    /// TXT strings.
-    pub txt: Vec<Vec<u8>>,
+    pub fn port(&self) -> u16 {
+        u16::from_le_bytes(self.packed.reader().array())
+    }
+
     /// The interface index it was seen on (scope for link-local addresses).
-    pub scope: u32,
+    pub fn scope(&self) -> u32 {
+        let mut r = self.packed.reader();
+        r.array::<2>();
+        u32::from_le_bytes(r.array())
+    }
+
+    /// The instance name (UTF-8).
+    pub fn instance(&self) -> &str {
+        self.after_scope().str()
+    }
+
+    /// The target host, e.g. `stone-05.local`.
+    pub fn host(&self) -> &str {
+        let mut r = self.after_scope();
+        r.bytes();
+        r.str()
+    }
+
+    /// The host's addresses (IPv6 link-local ones carry the scope in [`Self::scope`]).
+    pub fn addrs(&self) -> impl Iterator<Item = IpAddr> + Clone + '_ {
+        self.after_host().addrs()
+    }
+
+    /// The TXT strings.
+    pub fn txt(&self) -> impl ExactSizeIterator<Item = &[u8]> + Clone + '_ {
+        let mut r = self.after_host();
+        r.addrs();
+        r.strings()
+    }
+
+    fn after_scope(&self) -> PackReader<'_> {
+        let mut r = self.packed.reader();
+        r.array::<6>();
+        r
+    }
+
+    fn after_host(&self) -> PackReader<'_> {
+        let mut r = self.after_scope();
+        r.bytes();
+        r.bytes();
+        r
+    }
+}
+
+impl fmt::Debug for ServiceInstance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let txt: Vec<String> = self
+            .txt()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+            .collect();
+        f.debug_struct("ServiceInstance")
+            .field("instance", &self.instance())
+            .field("service_type", &self.service_type)
+            .field("host", &self.host())
+            .field("port", &self.port())
+            .field("addrs", &self.addrs().collect::<Vec<_>>())
+            .field("txt", &txt)
+            .field("scope", &self.scope())
+            .finish()
+    }
 }
 
 #[cfg(test)]

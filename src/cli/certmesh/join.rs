@@ -51,15 +51,14 @@ fn discover() -> Result<SocketAddr, String> {
             let pick = |v4: bool| {
                 entries.iter().filter(|e| !e.stale).find_map(|e| {
                     e.service
-                        .addrs
-                        .iter()
+                        .addrs()
                         .find(|a| match a {
                             std::net::IpAddr::V4(_) => v4,
                             std::net::IpAddr::V6(v6) => {
                                 !v4 && (v6.segments()[0] & 0xffc0) != 0xfe80
                             }
                         })
-                        .map(|ip| SocketAddr::new(*ip, e.service.port))
+                        .map(|ip| SocketAddr::new(ip, e.service.port()))
                 })
             };
             found = pick(true).or_else(|| pick(false));

@@ -83,7 +83,7 @@ fn by_itself(common: &Common, ty: Option<ServiceType>, secs: Option<u64>) -> Exi
                 };
                 if ty
                     .as_ref()
-                    .is_some_and(|t| *t != entry.service.service_type)
+                    .is_some_and(|t| t != entry.service.service_type())
                 {
                     continue;
                 }

@@ -22,7 +22,7 @@ use koi_wire::dns::{Class, Name, RData, Record, RecordType};
 
 use super::compact::{hash_labels, CName, Data};
 use crate::base::Prng;
-use crate::mdns::Link;
+use crate::mdns::{Family, Link};
 
 /// The longest TTL the cache honours (one day); longer ones are treated as this.
 pub const MAX_TTL: u32 = 86_400;
@@ -75,31 +75,88 @@ const NONE: u32 = u32::MAX;
 
 /// One cached record; its owner name and link are those of its group. Times are microseconds
 /// since the cache's base instant.
+///
+/// 40 bytes: a live record's expiry is its TTL after `received`, so the TTL, or once the
+/// record is doomed its expiry, shares one word with the refresh step and the doomed flag.
 #[derive(Clone, Debug)]
 pub(crate) struct Cached {
     /// Its data (and so its type).
     pub(crate) data: Data,
     received: u64,
-    /// Its expiry, in milliseconds after `received`.
-    expires_ms: u32,
     /// Its next refresh point or its expiry, in milliseconds after `received`; its group's
     /// timer is the earliest of its records'.
     due_ms: u32,
-    /// The TTL as received (clamped), in seconds.
-    pub(crate) ttl: u32,
-    /// The next refresh point (an index into `REFRESH_AT`; past the end: none left).
-    step: u8,
-    /// A goodbye or cache-flush condemned it: it expires within a second and is not an answer.
-    pub(crate) doomed: bool,
+    /// Bit 31: a goodbye or cache-flush condemned it (it expires within a second and is not
+    /// an answer). Bits 28-30: the next refresh point (an index into `REFRESH_AT`; past the
+    /// end: none left). Bits 0-27: while live, the TTL as received (clamped), in seconds;
+    /// once doomed, its expiry in milliseconds after `received` (at most `MAX_TTL` s, 27 bits).
+    meta: u32,
 }
 
+const DOOMED: u32 = 1 << 31;
+const STEP_SHIFT: u32 = 28;
+const VALUE: u32 = (1 << STEP_SHIFT) - 1;
+
 impl Cached {
+    fn live(data: Data, received: u64, ttl: u32) -> Cached {
+        Cached {
+            data,
+            received,
+            due_ms: ttl * 1000,
+            meta: ttl & VALUE,
+        }
+    }
+
+    /// Received again at `received`: live, its TTL and refresh points start over.
+    fn restart(&mut self, received: u64, ttl: u32) {
+        self.received = received;
+        self.meta = ttl & VALUE;
+    }
+
     pub(crate) fn rtype(&self) -> RecordType {
         self.data.rtype()
     }
 
+    /// Condemned by a goodbye or cache-flush: it expires within a second and is no answer.
+    pub(crate) fn doomed(&self) -> bool {
+        self.meta & DOOMED != 0
+    }
+
+    /// The TTL as received (clamped), in seconds; 0 once doomed.
+    pub(crate) fn ttl(&self) -> u32 {
+        if self.doomed() {
+            0
+        } else {
+            self.meta & VALUE
+        }
+    }
+
+    fn step(&self) -> u8 {
+        ((self.meta >> STEP_SHIFT) & 7) as u8
+    }
+
+    fn next_step(&mut self) {
+        let step = u32::from(self.step()).saturating_add(1).min(7);
+        self.meta = (self.meta & !(7 << STEP_SHIFT)) | (step << STEP_SHIFT);
+    }
+
+    /// Its expiry, in milliseconds after `received`.
+    fn expires_ms(&self) -> u32 {
+        if self.doomed() {
+            self.meta & VALUE
+        } else {
+            (self.meta & VALUE) * 1000
+        }
+    }
+
+    /// Dooms it to expire `ms` after `received` at the latest.
+    fn doom_by(&mut self, ms: u32) {
+        let ms = self.expires_ms().min(ms);
+        self.meta = DOOMED | (self.meta & (7 << STEP_SHIFT)) | (ms & VALUE);
+    }
+
     fn expires(&self) -> u64 {
-        self.received + u64::from(self.expires_ms) * 1000
+        self.received + u64::from(self.expires_ms()) * 1000
     }
 
     fn due(&self) -> u64 {
@@ -113,11 +170,14 @@ impl Cached {
     }
 }
 
-/// The records of one name on one link; an empty group is a free slot.
+/// The records of one name on one link; an empty group is a free slot. 56 bytes: the link's
+/// family shares a word with the chain.
 struct Group {
-    link: Link,
-    /// The next group whose (link, name) hashes alike.
-    next: u32,
+    /// The link's interface index.
+    ifindex: u32,
+    /// Bit 31: the link is IPv6. Bits 0-30: the next group whose (link, name) hashes alike
+    /// (all ones: none).
+    chain: u32,
     name: CName,
     records: Vec<Cached>,
     /// The earliest due time of its records ([`NO_TIMER`]: none).
@@ -126,6 +186,51 @@ struct Group {
 
 /// A group without a timer.
 const NO_TIMER: u64 = u64::MAX;
+
+/// The IPv6 bit and the next group's bits of [`Group::chain`].
+const CHAIN_V6: u32 = 1 << 31;
+const CHAIN_NEXT: u32 = CHAIN_V6 - 1;
+
+impl Group {
+    fn new(link: Link, next: u32, name: CName) -> Group {
+        let v6 = if link.family == Family::V6 {
+            CHAIN_V6
+        } else {
+            0
+        };
+        Group {
+            ifindex: link.ifindex,
+            chain: v6 | (next & CHAIN_NEXT),
+            name,
+            records: Vec::new(),
+            timer: NO_TIMER,
+        }
+    }
+
+    fn link(&self) -> Link {
+        let family = if self.chain & CHAIN_V6 != 0 {
+            Family::V6
+        } else {
+            Family::V4
+        };
+        Link {
+            ifindex: self.ifindex,
+            family,
+        }
+    }
+
+    /// The next group in its chain ([`NONE`]: none).
+    fn next(&self) -> u32 {
+        match self.chain & CHAIN_NEXT {
+            CHAIN_NEXT => NONE,
+            next => next,
+        }
+    }
+
+    fn set_next(&mut self, next: u32) {
+        self.chain = (self.chain & CHAIN_V6) | (next & CHAIN_NEXT);
+    }
+}
 
 /// What happened to a cached record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -244,25 +349,28 @@ impl Cache {
         let ttl = rec.ttl.min(MAX_TTL);
         let existing = self.gid(link, &rec.name).and_then(|gid| {
             let g = self.groups.get(gid as usize)?;
-            let pos = g.records.iter().position(|c| same(c, rec))?;
+            let pos = g.records.iter().position(|c| same(c, &g.name, rec))?;
             Some((gid, pos))
         });
         if let Some((gid, pos)) = existing {
             // Its refresh points restart from this copy (each one used up a refresh step, so
             // a record heard five times was once dropped at 80 % of its TTL).
             let was = self.due_of(gid, pos);
-            self.update(gid, pos, |c| {
-                c.ttl = ttl;
-                c.received = now;
-                c.expires_ms = ttl * 1000;
-                c.doomed = false;
-                c.step = 0;
-            });
+            self.update(gid, pos, |c| c.restart(now, ttl));
             self.reschedule(gid, pos, prng.range(0, 200), was);
             self.record_change(ChangeKind::Refreshed, gid, pos);
             return;
         }
-        let Some(data) = Data::of(&rec.rdata).filter(|d| d.rtype() == rec.rtype) else {
+        // Relative to the owner as its group spells it (the first spelling heard).
+        let group = existing
+            .map(|(gid, _)| gid)
+            .or_else(|| self.gid(link, &rec.name))
+            .and_then(|gid| self.groups.get(gid as usize));
+        let data = match group {
+            Some(g) => Data::of(&rec.rdata, g.name.labels()),
+            None => Data::of(&rec.rdata, rec.name.labels()),
+        };
+        let Some(data) = data.filter(|d| d.rtype() == rec.rtype) else {
             return;
         };
         let size = record_size(rec.name.wire_len(), &data);
@@ -293,15 +401,7 @@ impl Cache {
             Some(gid) => gid,
             None => self.new_group(link, &rec.name),
         };
-        let cached = Cached {
-            data,
-            received: now,
-            expires_ms: ttl * 1000,
-            due_ms: ttl * 1000,
-            ttl,
-            step: 0,
-            doomed: false,
-        };
+        let cached = Cached::live(data, now, ttl);
         let Some(group) = self.groups.get_mut(gid as usize) else {
             return;
         };
@@ -326,7 +426,7 @@ impl Cache {
         let pos = self
             .groups
             .get(gid as usize)
-            .and_then(|g| g.records.iter().position(|c| same(c, rec)));
+            .and_then(|g| g.records.iter().position(|c| same(c, &g.name, rec)));
         if let Some(pos) = pos {
             self.doom(now, gid, pos);
         }
@@ -343,7 +443,7 @@ impl Cache {
             (0..g.records.len())
                 .filter(|&i| {
                     g.records.get(i).is_some_and(|c| {
-                        c.rtype() == rtype && !c.doomed && now.saturating_sub(c.received) > LINGER
+                        c.rtype() == rtype && !c.doomed() && now.saturating_sub(c.received) > LINGER
                     })
                 })
                 .collect()
@@ -359,7 +459,7 @@ impl Cache {
             .filter(|&i| {
                 self.groups
                     .get(i)
-                    .is_some_and(|g| g.link == link && !g.records.is_empty())
+                    .is_some_and(|g| g.link() == link && !g.records.is_empty())
             })
             .filter_map(|i| u32::try_from(i).ok())
             .collect();
@@ -367,7 +467,7 @@ impl Cache {
             while self
                 .groups
                 .get(gid as usize)
-                .is_some_and(|g| g.link == link && !g.records.is_empty())
+                .is_some_and(|g| g.link() == link && !g.records.is_empty())
             {
                 self.remove(gid, 0);
             }
@@ -397,8 +497,8 @@ impl Cache {
             {
                 let refresh = self.groups.get(gid as usize).and_then(|g| {
                     let c = g.records.get(pos)?;
-                    (usize::from(c.step) < REFRESH_AT.len() && !c.doomed).then(|| Refresh {
-                        link: g.link,
+                    (usize::from(c.step()) < REFRESH_AT.len() && !c.doomed()).then(|| Refresh {
+                        link: g.link(),
                         name: g.name.to_name(),
                         rtype: c.rtype(),
                     })
@@ -407,7 +507,7 @@ impl Cache {
                     Some(r) => {
                         refreshes.push(r);
                         let was = self.due_of(gid, pos);
-                        self.update(gid, pos, |c| c.step += 1);
+                        self.update(gid, pos, Cached::next_step);
                         self.reschedule(gid, pos, prng.range(0, 200), was);
                     }
                     None => self.remove(gid, pos),
@@ -455,10 +555,11 @@ impl Cache {
             .into_iter()
             .flat_map(|g| g.records.iter().map(move |c| (g, c)))
             .filter(|(_, c)| qtype == RecordType::ANY || c.rtype() == qtype)
-            .filter(|(_, c)| !c.doomed && u64::from(c.remaining(now)) * 2 > u64::from(c.ttl))
-            .map(|(_, c)| {
+            .filter(|(_, c)| !c.doomed() && u64::from(c.remaining(now)) * 2 > u64::from(c.ttl()))
+            .map(|(g, c)| {
                 let ttl = c.remaining(now);
-                Record::new(name.clone(), c.rtype(), Class::IN, ttl, c.data.to_rdata())
+                let rdata = c.data.to_rdata(g.name.labels());
+                Record::new(name.clone(), c.rtype(), Class::IN, ttl, rdata)
             })
             .collect()
     }
@@ -475,10 +576,10 @@ impl Cache {
     fn gid(&self, link: Link, name: &Name) -> Option<u32> {
         let mut gid = *self.index.get(&self.hash(link, name.labels()))?;
         while let Some(g) = self.groups.get(gid as usize) {
-            if g.link == link && g.name.is(name) {
+            if g.link() == link && g.name.is(name) {
                 return Some(gid);
             }
-            gid = g.next;
+            gid = g.next();
         }
         None
     }
@@ -486,13 +587,7 @@ impl Cache {
     fn new_group(&mut self, link: Link, name: &Name) -> u32 {
         let h = self.hash(link, name.labels());
         let head = self.index.get(&h).copied().unwrap_or(NONE);
-        let group = Group {
-            link,
-            next: head,
-            name: CName::of(name),
-            records: Vec::new(),
-            timer: NO_TIMER,
-        };
+        let group = Group::new(link, head, CName::of(name));
         let gid = match self.free.pop() {
             Some(gid) => {
                 if let Some(slot) = self.groups.get_mut(gid as usize) {
@@ -514,7 +609,7 @@ impl Cache {
         let Some(g) = self.groups.get(gid as usize) else {
             return;
         };
-        let (h, next) = (self.hash(g.link, g.name.labels()), g.next);
+        let (h, next) = (self.hash(g.link(), g.name.labels()), g.next());
         if self.index.get(&h) == Some(&gid) {
             if next == NONE {
                 self.index.remove(&h);
@@ -524,15 +619,15 @@ impl Cache {
         } else {
             let mut at = self.index.get(&h).copied().unwrap_or(NONE);
             while let Some(g) = self.groups.get_mut(at as usize) {
-                if g.next == gid {
-                    g.next = next;
+                if g.next() == gid {
+                    g.set_next(next);
                     break;
                 }
-                at = g.next;
+                at = g.next();
             }
         }
         if let Some(g) = self.groups.get_mut(gid as usize) {
-            g.next = NONE;
+            g.set_next(NONE);
             g.name = CName::default();
             g.records = Vec::new();
             g.timer = NO_TIMER;
@@ -583,13 +678,13 @@ impl Cache {
         let Some(c) = g.records.get_mut(pos) else {
             return;
         };
-        c.due_ms = match REFRESH_AT.get(usize::from(c.step)) {
-            Some(&at) if !c.doomed => {
+        c.due_ms = match REFRESH_AT.get(usize::from(c.step())) {
+            Some(&at) if !c.doomed() => {
                 let hundredths = at + jitter.min(200);
-                let ms = u64::from(c.ttl) * 1000 * hundredths / 10_000;
-                u32::try_from(ms).unwrap_or(u32::MAX).min(c.expires_ms)
+                let ms = u64::from(c.ttl()) * 1000 * hundredths / 10_000;
+                u32::try_from(ms).unwrap_or(u32::MAX).min(c.expires_ms())
             }
-            _ => c.expires_ms,
+            _ => c.expires_ms(),
         };
         let due = c.due();
         if due < g.timer {
@@ -615,8 +710,7 @@ impl Cache {
         self.update(gid, pos, |c| {
             // Rounded down to the millisecond: never later than a second from now.
             let linger = (now + LINGER).saturating_sub(c.received) / 1000;
-            c.expires_ms = c.expires_ms.min(u32::try_from(linger).unwrap_or(u32::MAX));
-            c.doomed = true;
+            c.doom_by(u32::try_from(linger).unwrap_or(u32::MAX));
         });
         self.reschedule(gid, pos, 0, was);
     }
@@ -709,10 +803,10 @@ impl Cache {
         };
         self.log.push(Change {
             kind,
-            link: g.link,
+            link: g.link(),
             name: g.name.to_name(),
             rtype: c.rtype(),
-            rdata: c.data.to_rdata(),
+            rdata: c.data.to_rdata(g.name.labels()),
         });
     }
 }
@@ -751,23 +845,12 @@ impl Index {
 
 /// Bytes charged for one record whose owner name is `name_len` bytes long (wire form).
 fn record_size(name_len: usize, data: &Data) -> usize {
-    RECORD_OVERHEAD + name_len + data_len(data)
+    RECORD_OVERHEAD + name_len + data.wire_len(name_len)
 }
 
 /// Same type, same data (the class is always IN here; the owner is the group's).
-fn same(c: &Cached, rec: &Record) -> bool {
-    c.data.is(&rec.rdata)
-}
-
-/// Approximate bytes of record data.
-fn data_len(data: &Data) -> usize {
-    match data {
-        Data::A(_) => 4,
-        Data::Aaaa(_) => 16,
-        Data::Ptr(n) => n.wire_len(),
-        Data::Srv { target, .. } => 6 + target.wire_len(),
-        Data::Txt(wire) => wire.len(),
-    }
+fn same(c: &Cached, owner: &CName, rec: &Record) -> bool {
+    c.data.is(&rec.rdata, owner.labels())
 }
 
 #[cfg(test)]
@@ -777,8 +860,26 @@ mod size {
     #[test]
     fn records_and_groups_stay_compact() {
         // Four records and two groups a typical service: these sizes are most of its cost.
-        assert_eq!(std::mem::size_of::<Cached>(), 48);
-        assert_eq!(std::mem::size_of::<Group>(), 64);
-        assert_eq!(super::super::resolve::Instances::slot_size(), 72);
+        assert_eq!(std::mem::size_of::<Cached>(), 40);
+        assert_eq!(std::mem::size_of::<Group>(), 56);
+        assert_eq!(super::super::resolve::Instances::slot_size(), 80);
+    }
+
+    #[test]
+    fn a_record_packs_its_ttl_step_and_doom() {
+        let ip = std::net::Ipv4Addr::new(10, 0, 0, 1);
+        let mut c = Cached::live(Data::A(ip), 5, MAX_TTL);
+        let state = |c: &Cached| (c.ttl(), c.expires_ms(), c.step(), c.doomed());
+        assert_eq!(state(&c), (MAX_TTL, MAX_TTL * 1000, 0, false));
+        for _ in 0..9 {
+            c.next_step();
+        }
+        assert_eq!(c.step(), 7);
+        c.doom_by(1500);
+        assert_eq!(state(&c), (0, 1500, 7, true));
+        c.doom_by(90_000);
+        assert_eq!(c.expires_ms(), 1500, "dooming never postpones");
+        c.restart(9, 120);
+        assert_eq!(state(&c), (120, 120_000, 0, false));
     }
 }

@@ -41,7 +41,6 @@ pub use cache::{CacheLimits, MAX_TTL};
 use crate::base::Prng;
 use crate::mdns::{Destination, Link, LinkInfo, Received, ServiceInstance, ServiceType, Transmit};
 use cache::Cache;
-use compact::Data;
 use query::{pack_query, Schedules, Target};
 use resolve::{Assembly, Instances};
 use track::type_of;
@@ -195,10 +194,7 @@ impl Browser {
                     links
                         .iter()
                         .flat_map(|l| self.cache.rrset(*l, &name, RecordType::PTR))
-                        .filter_map(|c| match &c.data {
-                            Data::Ptr(n) => type_of(&n.to_name()),
-                            _ => None,
-                        })
+                        .filter_map(|c| type_of(&c.data.ptr_target(name.labels())?))
                         .collect()
                 })
                 .unwrap_or_default();
@@ -375,12 +371,16 @@ impl Browser {
             .iter()
             .filter(|(_, _, t)| t.resolved())
             .filter_map(|(name, scope, t)| {
-                let name = name.to_name();
+                let name = name.to_name(&t.ty);
                 Assembly::read(&self.cache, &links, &name, scope).instance(&name, &t.ty, scope)
             })
             .collect();
         out.sort_by(|a, b| {
-            (&a.service_type, &a.instance, a.scope).cmp(&(&b.service_type, &b.instance, b.scope))
+            (a.service_type(), a.instance(), a.scope()).cmp(&(
+                b.service_type(),
+                b.instance(),
+                b.scope(),
+            ))
         });
         out
     }

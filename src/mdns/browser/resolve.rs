@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use koi_wire::dns::{Name, RecordType};
 
 use super::cache::Cache;
-use super::compact::{hash_labels, CName, Data};
+use super::compact::{hash_labels, Data, InstanceName};
 use crate::base::Prng;
 use crate::mdns::{Link, ServiceInstance, ServiceType};
 
@@ -70,8 +70,7 @@ pub(crate) fn name_print(name: &Name) -> u64 {
 /// A non-zero fingerprint of a reported instance.
 pub(crate) fn fingerprint(s: &ServiceInstance) -> u64 {
     let mut h = DefaultHasher::new();
-    (&s.instance, &s.service_type, &s.host, s.port).hash(&mut h);
-    (&s.addrs, &s.txt, s.scope).hash(&mut h);
+    s.hash(&mut h);
     h.finish() | 1
 }
 
@@ -95,7 +94,7 @@ impl Assembly {
         a.ptr = on_scope().any(|l| {
             cache
                 .rrset(l, &type_name, RecordType::PTR)
-                .any(|c| matches!(&c.data, Data::Ptr(n) if n.is(name)))
+                .any(|c| c.data.points_to(name, type_name.labels()))
         });
         let srvs = live_first(on_scope().flat_map(|l| cache.rrset(l, name, RecordType::SRV)));
         a.srv = srvs
@@ -140,15 +139,15 @@ impl Assembly {
         if self.addrs.is_empty() {
             return None;
         }
-        Some(ServiceInstance {
-            instance: String::from_utf8_lossy(name.first_label()?).into_owned(),
-            service_type: ty.clone(),
-            host: target.to_string(),
-            port: *port,
-            addrs: self.addrs.clone(),
-            txt: self.txt.clone().unwrap_or_default(),
+        Some(ServiceInstance::new(
+            &String::from_utf8_lossy(name.first_label()?),
+            ty.clone(),
+            &target.to_string(),
+            *port,
+            &self.addrs,
+            self.txt.as_deref().unwrap_or_default(),
             scope,
-        })
+        ))
     }
 
     /// The questions that would fill the gaps.
@@ -173,8 +172,8 @@ fn live_first<'a>(
     it: impl Iterator<Item = &'a super::cache::Cached>,
 ) -> Vec<&'a super::cache::Cached> {
     let all: Vec<_> = it.collect();
-    if all.iter().any(|c| !c.doomed) {
-        all.into_iter().filter(|c| !c.doomed).collect()
+    if all.iter().any(|c| !c.doomed()) {
+        all.into_iter().filter(|c| !c.doomed()).collect()
     } else {
         all
     }
@@ -198,7 +197,7 @@ impl Stamp {
 
 /// One tracked instance in the slab.
 struct Slot {
-    name: CName,
+    name: InstanceName,
     t: Tracked,
 }
 
@@ -250,7 +249,7 @@ impl Instances {
         let at = self.slots.binary_search_by_key(&h, |(k, _)| *k).ok()?;
         self.slots
             .get(at)
-            .filter(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0))
+            .filter(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0, &s.t.ty))
             .map(|_| at)
     }
 
@@ -261,7 +260,7 @@ impl Instances {
     }
 
     /// Every tracked instance: its name, interface and state.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&CName, u32, &Tracked)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&InstanceName, u32, &Tracked)> {
         self.slots.iter().map(|(_, s)| (&s.name, s.t.scope, &s.t))
     }
 
@@ -291,7 +290,7 @@ impl Instances {
             return self
                 .slots
                 .get(at)
-                .is_some_and(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0));
+                .is_some_and(|(_, s)| s.t.scope == key.1 && s.name.is(&key.0, &s.t.ty));
         }
         if self.slots.len() >= self.cap && !self.displace_unresolved() {
             return false;
@@ -309,7 +308,7 @@ impl Instances {
             scope: key.1,
         };
         let slot = Slot {
-            name: CName::of(&key.0),
+            name: InstanceName::of(&key.0, &t.ty),
             t,
         };
         // Displacing may have moved slots: search again.
@@ -349,7 +348,7 @@ impl Instances {
             .iter()
             .take(n)
             .filter_map(|(_, at)| self.slots.get(*at))
-            .map(|(_, s)| (s.name.to_name(), s.t.scope))
+            .map(|(_, s)| (s.name.to_name(&s.t.ty), s.t.scope))
             .collect();
         for key in &victims {
             self.remove(key);
@@ -409,7 +408,7 @@ impl Instances {
             let t = &mut slot.t;
             if let Some(at) = t.retry.map(|s| s.at(base)) {
                 if at <= now {
-                    due.push((slot.name.to_name(), t.scope));
+                    due.push((slot.name.to_name(&t.ty), t.scope));
                     t.tries += 1;
                     t.retry = (t.tries < MAX_TRIES)
                         .then(|| Stamp::of(base, now + Duration::from_secs(1 << (t.tries - 1))));

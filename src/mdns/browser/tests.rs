@@ -293,20 +293,12 @@ fn resolves_ptr_srv_txt_a_aaaa_into_an_instance() {
         V6,
         &response(vec![rec("stone.local", RData::Aaaa(PEER6), 120)]),
     );
-    let found = ServiceInstance {
-        instance: "web".into(),
-        service_type: http(),
-        host: "stone.local".into(),
-        port: 8080,
-        addrs: vec![IpAddr::V4(PEER)],
-        txt: vec![b"path=/".to_vec()],
-        scope: 2,
+    let service = |addrs: &[IpAddr]| {
+        ServiceInstance::new("web", http(), "stone.local", 8080, addrs, [b"path=/"], 2)
     };
+    let found = service(&[IpAddr::V4(PEER)]);
     assert_eq!(s.events[0].1, BrowseEvent::Found(found.clone()));
-    let both = ServiceInstance {
-        addrs: vec![IpAddr::V4(PEER), IpAddr::V6(PEER6)],
-        ..found
-    };
+    let both = service(&[IpAddr::V4(PEER), IpAddr::V6(PEER6)]);
     assert!(s
         .events
         .iter()
@@ -355,7 +347,7 @@ fn cache_flush_expires_older_records_in_1s() {
         flushing(a("stone.local", newest, 120)),
     ];
     s.deliver(5000, V4, &response(moved));
-    let port = |s: &Sim| s.b.services()[0].port;
+    let port = |s: &Sim| s.b.services()[0].port();
     assert_eq!(port(&s), 8080, "the flushed SRV no longer counts");
     let before = s.b.cache_len();
     s.run_until(5999);
@@ -366,7 +358,7 @@ fn cache_flush_expires_older_records_in_1s() {
         before - 2,
         "old SRV and the A from t=0 are gone"
     );
-    let addrs = s.b.services()[0].addrs.clone();
+    let addrs: Vec<IpAddr> = s.b.services()[0].addrs().collect();
     assert_eq!(
         addrs,
         vec![IpAddr::V4(other), IpAddr::V4(newest)],
@@ -469,7 +461,7 @@ fn services_dns_sd_enumeration_browses_each_type() {
     let found: Vec<String> =
         s.b.services()
             .iter()
-            .map(|i| format!("{}.{}", i.instance, i.service_type))
+            .map(|i| format!("{}.{}", i.instance(), i.service_type()))
             .collect();
     assert_eq!(found, ["web._http._tcp", "printer._ipp._tcp"]);
 }

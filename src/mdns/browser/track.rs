@@ -12,7 +12,6 @@ use std::time::Instant;
 use koi_wire::dns::{Name, RData, RecordType};
 
 use super::cache::{ChangeKind, Refresh};
-use super::compact::Data;
 use super::query::Target;
 use super::resolve::{fingerprint, name_print, Assembly, Key};
 use super::{BrowseEvent, Browser, Want};
@@ -31,8 +30,7 @@ impl Browser {
         let mut keys = Vec::new();
         for link in &links {
             for c in self.cache.rrset(*link, &type_name, RecordType::PTR) {
-                if let Data::Ptr(n) = &c.data {
-                    let n = n.to_name();
+                if let Some(n) = c.data.ptr_target(type_name.labels()) {
                     if n.parent().as_ref() == Some(&type_name) {
                         keys.push((n, link.ifindex));
                     }
@@ -69,7 +67,7 @@ impl Browser {
             .instances
             .iter()
             .filter(|(_, _, t)| *t.ty == *ty)
-            .map(|(name, scope, _)| (name.to_name(), scope))
+            .map(|(name, scope, t)| (name.to_name(&t.ty), scope))
             .collect();
         for key in keys {
             if let Some(t) = self.instances.remove(&key).filter(|t| t.resolved()) {
@@ -154,7 +152,7 @@ impl Browser {
             for (name, scope, t) in self.instances.iter() {
                 let hit = hosts.get(&t.target);
                 if hit.is_some_and(|scopes| scopes.contains(&scope)) {
-                    mark((name.to_name(), scope));
+                    mark((name.to_name(&t.ty), scope));
                 }
             }
         }
@@ -231,7 +229,7 @@ impl Browser {
         let mut addrs: Vec<IpAddr> = [RecordType::A, RecordType::AAAA]
             .into_iter()
             .flat_map(|t| self.cache.rrset(link, host, t))
-            .filter(|c| !c.doomed)
+            .filter(|c| !c.doomed())
             .filter_map(|c| c.data.ip())
             .collect();
         addrs.sort_unstable();
