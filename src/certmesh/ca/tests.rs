@@ -49,8 +49,10 @@ fn webpki_accepts(ca: &Ca, leaf: &[u8], name: &str) -> Result<(), String> {
 }
 
 fn openssl_verify(ca: &Ca, leaf: &[u8]) -> Option<(bool, String)> {
-    let dir =
-        std::env::temp_dir().join(format!("koi-ca-test-{}-{}", std::process::id(), leaf.len()));
+    // A directory of its own per call: tests run in parallel and leaves often share a length.
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("koi-ca-test-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).ok()?;
     std::fs::write(dir.join("ca.pem"), cert_pem(ca.cert_der())).ok()?;
     std::fs::write(dir.join("leaf.pem"), cert_pem(leaf)).ok()?;
