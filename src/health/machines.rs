@@ -198,6 +198,11 @@ pub struct MachineView {
     pub since: UnixTime,
 }
 
+/// Machines kept at most (the mDNS registry's default bound). Past it, the machines no source
+/// mentions any more go first, the longest unchanged first, so a network that renames its
+/// hosts all day cannot grow the list without end.
+pub const MAX_MACHINES: usize = 4096;
+
 /// The machines and their verdicts.
 #[derive(Debug)]
 pub struct Machines {
@@ -252,7 +257,34 @@ impl Machines {
                 out.push(t);
             }
         }
+        self.map.forget_over(MAX_MACHINES);
         out
+    }
+}
+
+impl SignalMap {
+    /// Drops unmentioned machines, oldest verdict first, until at most `max` remain (the
+    /// ones mentioned this round always stay).
+    fn forget_over(&mut self, max: usize) {
+        let excess = self.machines.len().saturating_sub(max);
+        if excess == 0 {
+            return;
+        }
+        let mut gone: Vec<(UnixTime, usize)> = (self.machines.iter().enumerate())
+            .filter(|(_, m)| !m.mentioned)
+            .map(|(i, m)| (m.since, i))
+            .collect();
+        gone.sort_unstable();
+        gone.truncate(excess);
+        let mut drop = vec![false; self.machines.len()];
+        for (_, i) in gone {
+            drop[i] = true;
+        }
+        let mut i = 0;
+        self.machines.retain(|_| {
+            i += 1;
+            !drop[i - 1]
+        });
     }
 }
 
@@ -362,6 +394,22 @@ mod tests {
             (t[0].to.as_str(), t[0].reason.as_str()),
             ("up", "mDNS: rediscovered")
         );
+    }
+
+    #[test]
+    fn hosts_renamed_all_day_stay_bounded_and_the_current_ones_stay() {
+        let mut m = Machines::new(Duration::from_secs(60));
+        for t in 0..(MAX_MACHINES as u64 + 50) {
+            m.round(t, one(&format!("dhcp-{t}"), seen(true, t)));
+        }
+        let names: Vec<String> = m.views().map(|v| v.name).collect();
+        assert_eq!(names.len(), MAX_MACHINES);
+        assert!(
+            !names.contains(&"dhcp-0".to_string()),
+            "the oldest went first"
+        );
+        assert!(names.contains(&format!("dhcp-{}", MAX_MACHINES + 49)));
+        assert!(names.contains(&"dhcp-50".to_string()));
     }
 
     #[test]
