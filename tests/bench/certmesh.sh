@@ -52,27 +52,13 @@ for tool in openssl python3 curl; do
     command -v "$tool" >/dev/null || die "$tool not found (tests/install-deps.sh installs it)"
 done
 
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-bench_tmpdir
-WORK="$REPLY"
-REPORT="$WORK/report.txt"
-say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
+bench_start
 FAILS=0
 goal() { # goal NAME OK(0/1) TEXT
     if [ "$2" = 1 ]; then say "  $1: $3  [goal met]"; else say "  $1: $3  [goal FAILED]"; FAILS=$((FAILS + 1)); fi
 }
 
-if [ -n "${KOI_BIN:-}" ]; then
-    [ -x "$KOI_BIN" ] || die "KOI_BIN=$KOI_BIN is not executable"
-    KOI="$KOI_BIN"
-else
-    log "building koi (cargo build --release)"
-    (cd "$KOI_ROOT" && cargo build -p koi --bin koi --release >&2) || die "cargo build failed"
-    KOI="$KOI_TARGET_DIR/release/koi"
-fi
+bench_koi
 log "building the issuance example (cargo build --release --example certmesh_issue)"
 (cd "$KOI_ROOT" && cargo build -p koi --release --example certmesh_issue >&2) || die "cargo build failed"
 ISSUE="$KOI_TARGET_DIR/release/examples/certmesh_issue"

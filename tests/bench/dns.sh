@@ -63,27 +63,14 @@ for tool in dnsperf dnsmasq unbound dig python3; do
     command -v "$tool" >/dev/null || die "$tool not found (tests/install-deps.sh installs it)"
 done
 
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-bench_tmpdir
-W="$REPLY"
-REPORT="$W/report.txt"
-say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
+bench_start
+W="$WORK"
 FAILS=0
 goal() { # goal NAME OK(0/1) DETAIL
     if [ "$2" = 1 ]; then say "  PASS  $1 ($3)"; else say "  FAIL  $1 ($3)"; FAILS=$((FAILS + 1)); fi
 }
 
-if [ -n "${KOI_BIN:-}" ]; then
-    [ -x "$KOI_BIN" ] || die "KOI_BIN=$KOI_BIN is not executable"
-    KOI="$KOI_BIN"
-else
-    log "building koi (cargo build --release)"
-    (cd "$KOI_ROOT" && cargo build -p koi --bin koi --release >&2) || die "cargo build failed"
-    KOI="$KOI_TARGET_DIR/release/koi"
-fi
+bench_koi
 
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_DNSMASQ=$(free_port); P_UNBOUND=$(free_port); P_KOI=$(free_port); P_KOI_BIG=$(free_port)

@@ -51,17 +51,9 @@ esac
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "--runs must be a positive integer" >&2; exit 2; }
 [[ "$IDLE" =~ ^[0-9]+$ ]] || { echo "--idle must be a whole number of seconds" >&2; exit 2; }
 
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 START=$SECONDS
-bench_tmpdir
-WORK="$REPLY"
-REPORT="$WORK/report.txt"
 # Everything the report says goes through `say` (stdout + the --out copy).
-say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
-sayf() { printf "$@" | tee -a "$REPORT"; }
+bench_start
 
 HOST="$(rustc -vV | sed -n 's/^host: //p')"
 FEATURES=(mdns certmesh dns health proxy)

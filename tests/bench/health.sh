@@ -45,25 +45,10 @@ done
 [[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "--secs must be a positive number of seconds" >&2; exit 2; }
 command -v python3 >/dev/null || die "python3 not found (tests/install-deps.sh installs it)"
 
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 START=$SECONDS
-bench_tmpdir
-WORK="$REPLY"
-REPORT="$WORK/report.txt"
-say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
-sayf() { printf "$@" | tee -a "$REPORT"; }
+bench_start
 
-if [ -n "${KOI_BIN:-}" ]; then
-    [ -x "$KOI_BIN" ] || die "KOI_BIN=$KOI_BIN is not executable"
-    KOI="$KOI_BIN"
-else
-    log "building koi (cargo build --release)"
-    (cd "$KOI_ROOT" && cargo build -p koi --bin koi --release >&2) || die "cargo build failed"
-    KOI="$KOI_TARGET_DIR/release/koi"
-fi
+bench_koi
 
 N_TCP=$((CHECKS / 2))
 N_HTTP=$((CHECKS - N_TCP))

@@ -96,3 +96,30 @@ bench_finish() {
     [ "$strict" -eq 1 ] && [ "$fails" -gt 0 ] && exit 1
     exit 0
 }
+
+# bench_start: the opening every bench shares, once its arguments are parsed: traps that stop
+# whatever it starts, and a temp dir $WORK holding the report $REPORT, which say and sayf
+# print to and record.
+bench_start() {
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    bench_tmpdir
+    WORK="$REPLY"
+    REPORT="$WORK/report.txt"
+}
+say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
+# shellcheck disable=SC2059 # the format is the caller's
+sayf() { printf "$@" | tee -a "$REPORT"; }
+
+# bench_koi: sets $KOI to $KOI_BIN (which must be executable), or builds koi for release.
+bench_koi() {
+    if [ -n "${KOI_BIN:-}" ]; then
+        [ -x "$KOI_BIN" ] || die "KOI_BIN=$KOI_BIN is not executable"
+        KOI="$KOI_BIN"
+    else
+        log "building koi (cargo build --release)"
+        (cd "$KOI_ROOT" && cargo build -p koi --bin koi --release >&2) || die "cargo build failed"
+        KOI="$KOI_TARGET_DIR/release/koi"
+    fi
+}

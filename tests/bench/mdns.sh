@@ -51,26 +51,11 @@ for tool in ip python3 avahi-daemon avahi-publish dbus-daemon; do
 done
 python3 -c 'import zeroconf' 2>/dev/null || die "python3 zeroconf not installed"
 
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 START=$SECONDS
-bench_tmpdir
-WORK="$REPLY"
-REPORT="$WORK/report.txt"
-say() { printf '%s\n' "$*" | tee -a "$REPORT"; }
-sayf() { printf "$@" | tee -a "$REPORT"; }
+bench_start
 
 # The koi binary.
-if [ -n "${KOI_BIN:-}" ]; then
-    [ -x "$KOI_BIN" ] || die "KOI_BIN=$KOI_BIN is not executable"
-    KOI="$KOI_BIN"
-else
-    log "building koi (cargo build --release)"
-    (cd "$KOI_ROOT" && cargo build -p koi --bin koi --release >&2) || die "cargo build failed"
-    KOI="$KOI_TARGET_DIR/release/koi"
-fi
+bench_koi
 
 # The bed: $NS-sw holds the bridge; $NS-h1..h3 each have eth0 at 10.253.0.N/24.
 NS="koi-mdnsb-$$"
