@@ -8,7 +8,7 @@
 mod common;
 
 use common::{json_field, koi_bin, wait_until, TempDir};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn koi(args: &[&str]) -> Output {
@@ -21,20 +21,10 @@ fn koi(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::output_text(o)
 }
 
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::Reaped as Kill;
 
 #[test]
 fn create_without_a_terminal_names_the_missing_answer_instead_of_hanging() {

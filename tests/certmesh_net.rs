@@ -28,22 +28,11 @@ fn koi_in(bed: &TestBed, host: usize, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    common::output_text(o)
 }
 
-/// A CA agent running in host 1's namespace; killed on drop.
-struct CaAgent(Child);
-
-impl Drop for CaAgent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+// A CA agent running in host 1's namespace is killed on drop.
+use common::Reaped as CaAgent;
 
 struct Ca {
     dir: TempDir,

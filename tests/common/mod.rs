@@ -215,3 +215,22 @@ pub fn http(
         .unwrap_or_default();
     (status, body)
 }
+
+/// A child process killed and reaped on drop, so a failing test leaves nothing running.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A finished command's stdout then stderr, as text.
+pub fn output_text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
