@@ -9,6 +9,7 @@ mod dns_util;
 
 use common::{wait_until, Agent, TempDir};
 use dns_util::*;
+use koi_wire::dns::RecordType;
 use std::io::{BufRead, BufReader, Write};
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -363,6 +364,55 @@ fn the_agent_serves_dns_again_after_a_restart() {
     let port = listen.rsplit(':').next().unwrap().to_string();
     let out = run("dig", &["@127.0.0.1", "-p", &port, "+short", "nas.lan"]);
     assert!(out.contains("192.168.1.20"), "{out}");
+}
+
+/// The threads of the agent named `name` (its UDP workers are `dns-udp`).
+fn threads_named(pid: i32, name: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|t| {
+                    std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == name)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn stop_ends_the_udp_worker_and_frees_the_port_for_the_next_serve() {
+    let r = Resolver::start("dns-stop", &[]);
+    r.add("nas", "192.168.1.20");
+    assert!(r.dig(&["+short", "nas.lan"]).contains("192.168.1.20"));
+    let pid = r.agent.pid();
+    assert_eq!(
+        threads_named(pid, "dns-udp"),
+        1,
+        "one worker per UDP socket"
+    );
+
+    assert!(r.koi(&["stop"]).status.success());
+    assert!(
+        wait_until(Duration::from_secs(5), || threads_named(pid, "dns-udp")
+            == 0),
+        "the worker thread outlived stop"
+    );
+    // Nothing answers on the port any more, and a new serve can take the very same port.
+    let ask = query("nas.lan", RecordType::A, None).encode(512).unwrap();
+    assert!(
+        udp(r.addr(), &ask, Duration::from_millis(300)).is_none(),
+        "answered after stop"
+    );
+    let port = r.port.to_string();
+    let again = r.koi(&["serve", "--listen", "127.0.0.1", "--port", &port]);
+    assert!(
+        again.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(r.dig(&["+short", "nas.lan"]).contains("192.168.1.20"));
+    assert_eq!(threads_named(pid, "dns-udp"), 1);
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! calls read and write. Every pointer handed to the kernel points into buffers owned by
 //! [`Batch`] or by the caller's slice, which outlive the call; lengths come from those
 //! buffers. Datagrams longer than [`BUF`] are reported truncated by the kernel (MSG_TRUNC)
-//! and dropped here.
+//! and dropped here. The UDP worker blocks in `recvmmsg` ([`Batch::recv_wait`]); sends never
+//! block.
 
 use std::io;
 use std::mem::{size_of, zeroed};
@@ -47,6 +48,16 @@ impl Batch {
     /// Reads what is waiting, up to [`BATCH`] datagrams, without blocking; `Ok(0)` when
     /// nothing is.
     pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
+        self.recv_with(fd, libc::MSG_DONTWAIT)
+    }
+
+    /// Waits for at least one datagram (the socket must be in blocking mode), then reads what
+    /// is waiting, up to [`BATCH`]; `Ok(0)` once the socket is shut down for reading.
+    pub fn recv_wait(&mut self, fd: RawFd) -> io::Result<usize> {
+        self.recv_with(fd, libc::MSG_WAITFORONE)
+    }
+
+    fn recv_with(&mut self, fd: RawFd, flags: libc::c_int) -> io::Result<usize> {
         // SAFETY: iovec and mmsghdr are plain C structs for which all zeroes is valid.
         let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
         // SAFETY: as above.
@@ -71,7 +82,7 @@ impl Batch {
                 fd,
                 hdrs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT as _,
+                flags as _,
                 std::ptr::null_mut(),
             )
         };

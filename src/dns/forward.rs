@@ -16,6 +16,7 @@
 //! one system call and one wake-up of the client instead of one each.
 
 use super::answer::{encode_capped, reply_to};
+use super::lane::Locked;
 use super::stats::Stats;
 use crate::base::{OsRandom, RandomSource};
 use async_executor::LocalExecutor;
@@ -26,6 +27,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Distinct questions outstanding at once.
@@ -36,7 +38,7 @@ const MAX_WAITERS: usize = 64;
 /// Where to send the answer of one asker.
 pub enum ReplyTo {
     /// Over a UDP listener, to this client.
-    Udp(Rc<Async<UdpSocket>>, SocketAddr),
+    Udp(Arc<UdpSocket>, SocketAddr),
     /// To a TCP connection's task.
     Channel(async_channel::Sender<Vec<u8>>),
 }
@@ -55,25 +57,21 @@ pub struct Waiter {
 
 type Key = (Name, RecordType, u16);
 /// A UDP answer waiting in the outbox: the listening socket, the bytes, the client.
-type Outgoing = (Rc<Async<UdpSocket>>, Vec<u8>, SocketAddr);
+type Outgoing = (Arc<UdpSocket>, Vec<u8>, SocketAddr);
 
 /// The forwarder; one per running resolver.
 pub struct Forwarder {
     upstreams: Vec<SocketAddr>,
     timeout: Duration,
     inflight: RefCell<HashMap<Key, Vec<Waiter>>>,
-    stats: Rc<RefCell<Stats>>,
+    stats: Locked<Stats>,
     outbox: RefCell<Vec<Outgoing>>,
     flush_scheduled: Cell<bool>,
 }
 
 impl Forwarder {
     /// A forwarder to `upstreams`, tried in order, each for at most `timeout`.
-    pub fn new(
-        upstreams: Vec<SocketAddr>,
-        timeout: Duration,
-        stats: Rc<RefCell<Stats>>,
-    ) -> Forwarder {
+    pub fn new(upstreams: Vec<SocketAddr>, timeout: Duration, stats: Locked<Stats>) -> Forwarder {
         Forwarder {
             upstreams,
             timeout,
@@ -140,7 +138,7 @@ impl Forwarder {
         let bytes = match upstream {
             Some(m) => relay(&w.query, m, w.cap),
             None => {
-                self.stats.borrow_mut().errors += 1;
+                self.stats.write().errors += 1;
                 let mut r = reply_to(&w.query, w.query.edns());
                 r.header.set(Header::RA, true);
                 r.header.set_rcode(Rcode::SERVFAIL);
@@ -157,7 +155,7 @@ impl Forwarder {
                 let _ = tx.try_send(bytes);
             }
         }
-        self.stats.borrow_mut().latency(w.started.elapsed());
+        self.stats.write().latency(w.started.elapsed());
     }
 }
 
@@ -182,7 +180,7 @@ impl Forwarder {
         while let Some((sock, _, _)) = out.first() {
             let sock = sock.clone();
             let (mine, rest): (Vec<_>, Vec<_>) =
-                out.into_iter().partition(|(s, _, _)| Rc::ptr_eq(s, &sock));
+                out.into_iter().partition(|(s, _, _)| Arc::ptr_eq(s, &sock));
             out = rest;
             send_batch(&sock, mine.into_iter().map(|(_, b, p)| (b, p)).collect());
         }
@@ -191,15 +189,15 @@ impl Forwarder {
 
 /// Sends datagrams from one listening socket, without blocking (what would block is lost).
 #[cfg(target_os = "linux")]
-fn send_batch(sock: &Async<UdpSocket>, out: Vec<(Vec<u8>, SocketAddr)>) {
+fn send_batch(sock: &UdpSocket, out: Vec<(Vec<u8>, SocketAddr)>) {
     use std::os::fd::AsRawFd;
-    super::batch::send_all(sock.get_ref().as_raw_fd(), &out);
+    super::batch::send_all(sock.as_raw_fd(), &out);
 }
 
 #[cfg(not(target_os = "linux"))]
-fn send_batch(sock: &Async<UdpSocket>, out: Vec<(Vec<u8>, SocketAddr)>) {
+fn send_batch(sock: &UdpSocket, out: Vec<(Vec<u8>, SocketAddr)>) {
     for (bytes, peer) in out {
-        let _ = sock.get_ref().send_to(&bytes, peer);
+        let _ = sock.send_to(&bytes, peer);
     }
 }
 

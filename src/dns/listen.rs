@@ -51,11 +51,7 @@ pub(super) fn acl_for(ips: &[IpAddr]) -> Acl {
     acl
 }
 
-pub(super) type Bound = (
-    Vec<Async<UdpSocket>>,
-    Vec<Async<TcpListener>>,
-    Vec<SocketAddr>,
-);
+pub(super) type Bound = (Vec<UdpSocket>, Vec<Async<TcpListener>>, Vec<SocketAddr>);
 
 /// Binds UDP and TCP on each address; port 0 takes the port the first UDP socket got.
 pub(super) fn bind_all(ips: &[IpAddr], port: u16) -> Result<Bound, DnsError> {
@@ -64,10 +60,7 @@ pub(super) fn bind_all(ips: &[IpAddr], port: u16) -> Result<Bound, DnsError> {
     for ip in ips {
         let addr = SocketAddr::new(*ip, port);
         let u = bind_udp(addr).map_err(|e| DnsError::Bind(addr, e))?;
-        let actual = u
-            .get_ref()
-            .local_addr()
-            .map_err(|e| DnsError::Bind(addr, e))?;
+        let actual = u.local_addr().map_err(|e| DnsError::Bind(addr, e))?;
         port = actual.port();
         let t = bind_tcp(actual).map_err(|e| DnsError::Bind(actual, e))?;
         udp.push(u);
@@ -77,7 +70,7 @@ pub(super) fn bind_all(ips: &[IpAddr], port: u16) -> Result<Bound, DnsError> {
     Ok((udp, tcp, listen))
 }
 
-fn bind_udp(addr: SocketAddr) -> io::Result<Async<UdpSocket>> {
+fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
@@ -85,7 +78,7 @@ fn bind_udp(addr: SocketAddr) -> io::Result<Async<UdpSocket>> {
     }
     let _ = s.set_recv_buffer_size(1 << 20);
     s.bind(&addr.into())?;
-    Async::new(UdpSocket::from(s))
+    Ok(UdpSocket::from(s))
 }
 
 fn bind_tcp(addr: SocketAddr) -> io::Result<Async<TcpListener>> {

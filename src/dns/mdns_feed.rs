@@ -2,6 +2,7 @@
 //! names generated for each machine are recorded (the SAN feedback loop, spec §5.6), and the
 //! resolver is advertised as `_dns._udp` (spec §5.5). It never reads the network itself.
 
+use super::lane::Locked;
 use super::sources::{mdns_table, ServiceFacts};
 use super::zone::{Data, Source, Zone};
 use crate::mdns::{Mdns, ServiceSpec, ServiceType};
@@ -36,7 +37,7 @@ pub(super) fn advertise(mdns: &Mdns, port: u16) -> Option<String> {
 /// and warns once per name a static entry hides.
 pub(super) async fn feed_mdns(
     mdns: Mdns,
-    zone: Rc<RefCell<Zone>>,
+    zone: Locked<Zone>,
     aliases: bool,
     san: Rc<RefCell<BTreeMap<String, Vec<String>>>>,
 ) {
@@ -56,7 +57,7 @@ pub(super) async fn feed_mdns(
 
 fn rebuild(
     mdns: &Mdns,
-    zone: &Rc<RefCell<Zone>>,
+    zone: &Locked<Zone>,
     aliases: bool,
     warned: &mut HashSet<Name>,
     san: &Rc<RefCell<BTreeMap<String, Vec<String>>>>,
@@ -82,7 +83,7 @@ fn rebuild(
             .collect();
         (hosts, services)
     });
-    let mut z = zone.borrow_mut();
+    let mut z = zone.write();
     let origin = z.origin().clone();
     let table = mdns_table(&origin, &hosts, &services, aliases);
     for hidden in z.replace(Source::Mdns, table) {

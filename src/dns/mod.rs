@@ -4,7 +4,10 @@
 //! Layout: [`zone`] holds the records per source; [`sources`] turns certmesh members and
 //! mDNS services into records; [`answer`] is the pure query handler (every protocol
 //! decision); [`ratelimit`] and [`stats`] are pure too; [`forward`] asks the upstreams;
-//! [`server`] is the UDP/TCP shell; [`service`] starts and stops it and keeps `dns.json`;
+//! [`lane`] is what the listeners share across threads and the handling of one UDP datagram;
+//! on Linux a worker thread per UDP socket reads, answers and sends in batches; [`server`]
+//! is the executor's side (TCP, the hand-over to the forwarder); [`service`] starts and
+//! stops it and keeps `dns.json`;
 //! [`gateway`] is the REST API under `/v1/dns/`.
 //!
 //! It must never resolve a local name to a public address, never recurse for clients outside
@@ -24,6 +27,7 @@ pub mod config;
 pub mod fastpath;
 pub mod forward;
 pub mod gateway;
+pub mod lane;
 mod listen;
 mod mdns_feed;
 pub mod ratelimit;
@@ -31,6 +35,8 @@ pub mod server;
 pub mod service;
 pub mod sources;
 pub mod stats;
+#[cfg(target_os = "linux")]
+mod worker;
 pub mod zone;
 
 pub use config::DnsConfig;

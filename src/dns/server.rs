@@ -1,27 +1,29 @@
-//! The async shell of the resolver: UDP and TCP listeners that move bytes between sockets and
-//! [`answer::handle`], the rate limiter, the forwarder and the statistics.
+//! The executor's side of the resolver: the TCP listener, the hand-over of UDP queries to the
+//! forwarder, and (where there is no UDP worker thread, off Linux) the UDP listener.
 //!
-//! Holds no protocol logic. UDP replies are sent with a non-blocking `send_to` (a reply that
-//! would block is dropped, like any lost datagram). TCP connections are capped at
-//! [`MAX_TCP`]; each message must arrive whole within [`TCP_DEADLINE`] of the previous answer
-//! (or of accepting), so a slow-drip client is closed at the deadline; a length of 0 closes
-//! the connection; pipelined queries are answered in order. Queries are logged only at debug
-//! level.
+//! Holds no protocol logic: answers come from [`super::answer`] through [`Lane`]. On Linux
+//! each UDP socket is read by a worker thread (`super::worker`) that answers local queries
+//! itself and passes the rest here through [`relay_upstream`]. UDP replies are sent without
+//! blocking (a reply that would block is dropped, like any lost datagram). TCP connections
+//! are capped at [`MAX_TCP`]; each message must arrive whole within [`TCP_DEADLINE`] of the
+//! previous answer (or of accepting), so a slow-drip client is closed at the deadline; a
+//! length of 0 closes the connection; pipelined queries are answered in order. Queries are
+//! logged only at debug level.
 
-use super::answer::{self, Context, Kind, Outcome};
-use super::fastpath::{plain, AnswerCache};
+use super::answer::Outcome;
 use super::forward::{Forwarder, ReplyTo, Waiter};
-use super::ratelimit::{RateLimiter, Verdict};
-use super::stats::Stats;
-use super::zone::Zone;
-use crate::base::log::{enabled, Level};
+use super::lane::Lane;
+#[cfg(not(target_os = "linux"))]
+use super::lane::Reader;
 use crate::mdns::IfAddr;
 use async_executor::LocalExecutor;
 use async_io::{Async, Timer};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt};
-use std::cell::{Cell, RefCell};
+use koi_wire::dns::Message;
+use std::cell::Cell;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// TCP connections served at once.
@@ -53,214 +55,77 @@ impl Acl {
     }
 }
 
-/// What the listeners of one running resolver share.
+/// A query a UDP listener passes to the forwarder: the query, its answer's size cap, the
+/// client, when it arrived and the socket its answer leaves from.
+pub struct Upstream {
+    /// The query (ID, question case, EDNS).
+    pub query: Box<Message>,
+    /// Its answer's size cap.
+    pub cap: usize,
+    /// The client.
+    pub peer: SocketAddr,
+    /// When the query arrived (for the latency figures).
+    pub started: Instant,
+    /// The listening socket the query came in on.
+    pub sock: Arc<UdpSocket>,
+}
+
+/// What the executor's side of one running resolver shares: the cross-thread [`Lane`], the
+/// forwarder and the TCP connection count.
 pub struct Shared {
-    /// The zone.
-    pub zone: Rc<RefCell<Zone>>,
-    /// Counters and latency.
-    pub stats: Rc<RefCell<Stats>>,
-    /// The UDP rate limiter.
-    pub limiter: RefCell<RateLimiter>,
-    /// Who may ask.
-    pub acl: Acl,
+    /// The zone, counters, rate limiter and ACL, shared with the UDP workers.
+    pub lane: Arc<Lane>,
     /// The forwarder.
     pub forwarder: Rc<Forwarder>,
     /// The executor forwarded queries run on.
     pub ex: Rc<LocalExecutor<'static>>,
-    cache: RefCell<AnswerCache>,
-    counter: Cell<usize>,
     tcp_open: Cell<usize>,
 }
 
 impl Shared {
     /// Bundles what the listeners need.
     pub fn new(
-        zone: Rc<RefCell<Zone>>,
-        stats: Rc<RefCell<Stats>>,
-        limiter: RateLimiter,
-        acl: Acl,
+        lane: Arc<Lane>,
         forwarder: Rc<Forwarder>,
         ex: Rc<LocalExecutor<'static>>,
     ) -> Shared {
         Shared {
-            zone,
-            stats,
-            limiter: RefCell::new(limiter),
-            acl,
+            lane,
             forwarder,
             ex,
-            cache: RefCell::new(AnswerCache::default()),
-            counter: Cell::new(0),
             tcp_open: Cell::new(0),
         }
     }
 
-    /// Appends a cached local answer to a plain query from an allowed client to `out` (UDP
-    /// only); false if there is none.
-    fn fast(&self, packet: &[u8], peer: SocketAddr, out: &mut Vec<u8>) -> bool {
-        let Some(q) = plain(packet) else {
-            return false;
+    fn forward(&self, job: Upstream) {
+        let waiter = Waiter {
+            query: *job.query,
+            cap: job.cap,
+            reply: ReplyTo::Udp(job.sock, job.peer),
+            started: job.started,
         };
-        if !self.acl.allows(peer.ip()) {
-            return false;
-        }
-        let serial = self.zone.borrow().serial();
-        if !self.cache.borrow_mut().answer_into(serial, packet, q, out) {
-            return false;
-        }
-        if enabled(Level::Debug) {
-            log_query(packet, peer, &Outcome::Reply(Vec::new(), Kind::Local(None)));
-        }
-        let mut stats = self.stats.borrow_mut();
-        stats.total += 1;
-        stats.local += 1;
-        true
-    }
-
-    /// Runs one query through the pure handler and counts what happened.
-    fn decide(&self, packet: &[u8], peer: SocketAddr, tcp: bool) -> Outcome {
-        let n = self.counter.get().wrapping_add(1);
-        self.counter.set(n);
-        let ctx = Context {
-            tcp,
-            allowed: self.acl.allows(peer.ip()),
-            rotate: n,
-        };
-        let zone = self.zone.borrow();
-        let outcome = answer::handle(&zone, packet, ctx);
-        if let (Outcome::Reply(bytes, Kind::Local(_)), false, true) = (&outcome, tcp, ctx.allowed) {
-            if let Some(q) = plain(packet) {
-                self.cache
-                    .borrow_mut()
-                    .store(zone.serial(), packet, q, bytes);
-            }
-        }
-        drop(zone);
-        let mut stats = self.stats.borrow_mut();
-        stats.total += 1;
-        match &outcome {
-            Outcome::Drop => stats.dropped += 1,
-            Outcome::Reply(_, Kind::Local(_)) => stats.local += 1,
-            Outcome::Reply(_, Kind::Refused) => stats.refused += 1,
-            Outcome::Reply(_, Kind::Error) => stats.errors += 1,
-            Outcome::Forward(..) => stats.forwarded += 1,
-        }
-        if enabled(Level::Debug) {
-            log_query(packet, peer, &outcome);
-        }
-        outcome
+        self.forwarder.forward(&self.ex, waiter);
     }
 }
 
-fn log_query(packet: &[u8], peer: SocketAddr, outcome: &Outcome) {
-    let q = koi_wire::dns::Message::parse(packet)
-        .ok()
-        .and_then(|m| {
-            m.questions
-                .first()
-                .map(|q| format!("{} {}", q.name, q.qtype))
-        })
-        .unwrap_or_else(|| "(undecodable)".into());
-    let what = match outcome {
-        Outcome::Drop => "dropped".to_string(),
-        Outcome::Reply(_, k) => format!("{k:?}"),
-        Outcome::Forward(..) => "forwarded".to_string(),
-    };
-    crate::log!(Debug, "dns", "query from {peer}: {q} -> {what}");
-}
-
-/// Handles one UDP datagram: appends the answer to send now to `out`, if any (forwarded
-/// queries are answered later by the forwarder).
-fn on_datagram(
-    shared: &Shared,
-    sock: &Rc<Async<UdpSocket>>,
-    packet: &[u8],
-    peer: SocketAddr,
-    started: Instant,
-    out: &mut Vec<u8>,
-) {
-    let verdict = shared.limiter.borrow_mut().check(started, peer.ip());
-    if verdict != Verdict::Answer {
-        let mut stats = shared.stats.borrow_mut();
-        stats.total += 1;
-        stats.rate_limited += 1;
-        drop(stats);
-        if let Some(tc) = (verdict == Verdict::Slip)
-            .then(|| answer::truncated(packet))
-            .flatten()
-        {
-            out.extend_from_slice(&tc);
-        }
-        return;
-    }
-    if shared.fast(packet, peer, out) {
-        return;
-    }
-    match shared.decide(packet, peer, false) {
-        Outcome::Drop => {}
-        Outcome::Reply(bytes, _) => out.extend_from_slice(&bytes),
-        Outcome::Forward(query, cap) => {
-            let waiter = Waiter {
-                query: *query,
-                cap,
-                reply: ReplyTo::Udp(sock.clone(), peer),
-                started,
-            };
-            shared.forwarder.forward(&shared.ex, waiter);
-        }
+/// Hands the UDP listeners' upstream queries to the forwarder until the task is dropped.
+pub async fn relay_upstream(rx: async_channel::Receiver<Upstream>, shared: Rc<Shared>) {
+    while let Ok(job) = rx.recv().await {
+        shared.forward(job);
     }
 }
 
-/// Serves one UDP socket until the task is dropped, a batch of datagrams per system call.
-#[cfg(target_os = "linux")]
-pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
-    use std::os::fd::AsRawFd;
-    let fd = sock.get_ref().as_raw_fd();
-    let mut batch = super::batch::Batch::new();
-    let mut out = super::batch::Replies::default();
-    let mut errors: u32 = 0;
-    loop {
-        let n = match batch.recv(fd) {
-            Ok(0) => {
-                let _ = sock.readable().await;
-                continue;
-            }
-            Ok(n) => n,
-            // An ICMP error queued on the socket: read on (pausing if errors persist).
-            Err(_) => {
-                errors += 1;
-                if errors % 64 == 0 {
-                    Timer::after(Duration::from_millis(10)).await;
-                }
-                continue;
-            }
-        };
-        let started = Instant::now();
-        for i in 0..n {
-            if let Some((packet, peer)) = batch.get(i) {
-                let start = out.data.len();
-                on_datagram(&shared, &sock, packet, peer, started, &mut out.data);
-                out.commit(i, start);
-            }
-        }
-        batch.send(fd, &out);
-        let mut stats = shared.stats.borrow_mut();
-        let took = started.elapsed();
-        for _ in 0..out.len() {
-            stats.latency(took);
-        }
-        drop(stats);
-        out.clear();
-    }
-}
-
-/// Serves one UDP socket until the task is dropped.
+/// Serves one UDP socket until the task is dropped (where there is no UDP worker thread).
 #[cfg(not(target_os = "linux"))]
-pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
+pub async fn serve_udp(sock: Arc<UdpSocket>, shared: Rc<Shared>) {
+    let Ok(sock_async) = sock.try_clone().and_then(Async::new) else {
+        return;
+    };
     let mut buf = vec![0u8; 65535];
     let mut out = Vec::new();
+    let mut reader = Reader::default();
     loop {
-        let Ok((len, peer)) = sock.recv_from(&mut buf).await else {
+        let Ok((len, peer)) = sock_async.recv_from(&mut buf).await else {
             continue;
         };
         let started = Instant::now();
@@ -268,11 +133,26 @@ pub async fn serve_udp(sock: Rc<Async<UdpSocket>>, shared: Rc<Shared>) {
             continue;
         };
         out.clear();
-        on_datagram(&shared, &sock, packet, peer, started, &mut out);
-        if !out.is_empty() {
-            let _ = sock.get_ref().send_to(&out, peer);
-            shared.stats.borrow_mut().latency(started.elapsed());
+        let zone = shared.lane.zone.read();
+        let ask = shared
+            .lane
+            .on_datagram(&mut reader, &zone, packet, peer, started, &mut out);
+        drop(zone);
+        if let Some((query, cap)) = ask {
+            shared.forward(Upstream {
+                query,
+                cap,
+                peer,
+                started,
+                sock: sock.clone(),
+            });
         }
+        if !out.is_empty() {
+            let _ = sock.send_to(&out, peer);
+        }
+        shared
+            .lane
+            .count_batch(&mut reader, usize::from(!out.is_empty()), started.elapsed());
     }
 }
 
@@ -324,7 +204,11 @@ async fn connection(mut stream: Async<TcpStream>, peer: SocketAddr, shared: &Rc<
             return;
         };
         let started = Instant::now();
-        let (bytes, local) = match shared.decide(&packet, peer, true) {
+        let outcome = {
+            let zone = shared.lane.zone.read();
+            shared.lane.decide(&zone, &packet, peer, 0, None)
+        };
+        let (bytes, local) = match outcome {
             Outcome::Drop => continue,
             Outcome::Reply(bytes, _) => (bytes, true),
             Outcome::Forward(query, cap) => {
@@ -357,7 +241,7 @@ async fn connection(mut stream: Async<TcpStream>, peer: SocketAddr, shared: &Rc<
             return;
         }
         if local {
-            shared.stats.borrow_mut().latency(started.elapsed());
+            shared.lane.stats.write().latency(started.elapsed());
         }
     }
 }

@@ -10,12 +10,17 @@
 
 use super::config::{resolv_conf_upstreams, DnsConfig, DnsFile, StaticJson};
 use super::forward::Forwarder;
+use super::lane::{Lane, Locked};
 use super::listen::{acl_for, bind_all, default_listen};
 use super::mdns_feed::{advertise, feed_mdns};
 use super::ratelimit::RateLimiter;
-use super::server::{serve_tcp, serve_udp, Shared};
+#[cfg(not(target_os = "linux"))]
+use super::server::serve_udp;
+use super::server::{relay_upstream, serve_tcp, Shared};
 use super::sources::certmesh_table;
 use super::stats::Stats;
+#[cfg(target_os = "linux")]
+use super::worker::Worker;
 use super::zone::{Data, Source, Table, Zone};
 use crate::mdns::{Mdns, ServiceType};
 use crate::state::StateDir;
@@ -27,6 +32,11 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
+use std::sync::Arc;
+
+/// UDP queries waiting for the forwarder at most; past that a query is lost (the client asks
+/// again), so a flood of forwarded queries cannot grow memory without end.
+const UPSTREAM_QUEUE: usize = 1024;
 
 /// Why the resolver could not start or a change was refused.
 #[derive(Debug)]
@@ -76,6 +86,9 @@ struct Running {
     config: DnsConfig,
     listen: Vec<SocketAddr>,
     shared: Rc<Shared>,
+    /// The UDP worker threads (stopped when dropped).
+    #[cfg(target_os = "linux")]
+    _workers: Vec<Worker>,
     _tasks: Vec<Task<()>>,
     advertised: Option<String>,
 }
@@ -215,25 +228,35 @@ impl Dns {
             Source::Certmesh,
             certmesh_table(&config.zone, &inner.certmesh),
         );
-        let zone = Rc::new(RefCell::new(zone));
-        let stats = Rc::new(RefCell::new(Stats::default()));
+        let lane = Arc::new(Lane {
+            zone: Locked::new(zone),
+            stats: Locked::new(Stats::default()),
+            limiter: Locked::new(RateLimiter::new(config.rate_limit, config.slip)),
+            acl,
+        });
+        let zone = lane.zone.clone();
         let forwarder = Rc::new(Forwarder::new(
             upstream,
             config.upstream_timeout,
-            stats.clone(),
+            lane.stats.clone(),
         ));
-        let shared = Rc::new(Shared::new(
-            zone.clone(),
-            stats,
-            RateLimiter::new(config.rate_limit, config.slip),
-            acl,
-            forwarder,
-            self.ex.clone(),
-        ));
+        let shared = Rc::new(Shared::new(lane.clone(), forwarder, self.ex.clone()));
         let mut tasks = Vec::new();
-        for s in udp {
-            tasks.push(self.ex.spawn(serve_udp(Rc::new(s), shared.clone())));
+        let (to_upstream, upstream_rx) = async_channel::bounded(UPSTREAM_QUEUE);
+        tasks.push(self.ex.spawn(relay_upstream(upstream_rx, shared.clone())));
+        #[cfg(target_os = "linux")]
+        let mut workers = Vec::new();
+        for (s, _addr) in udp.into_iter().zip(&listen) {
+            let sock = Arc::new(s);
+            #[cfg(target_os = "linux")]
+            workers.push(
+                Worker::spawn(sock, lane.clone(), to_upstream.clone())
+                    .map_err(|e| DnsError::Bind(*_addr, e))?,
+            );
+            #[cfg(not(target_os = "linux"))]
+            tasks.push(self.ex.spawn(serve_udp(sock, shared.clone())));
         }
+        drop(to_upstream);
         for l in tcp {
             tasks.push(self.ex.spawn(serve_tcp(l, shared.clone())));
         }
@@ -259,6 +282,8 @@ impl Dns {
             config: config.clone(),
             listen: listen.clone(),
             shared,
+            #[cfg(target_os = "linux")]
+            _workers: workers,
             _tasks: tasks,
             advertised,
         });
@@ -274,7 +299,7 @@ impl Dns {
         let Some(r) = inner.running.take() else {
             return false;
         };
-        inner.statics = std::mem::take(r.shared.zone.borrow_mut().table_mut(Source::Static));
+        inner.statics = std::mem::take(r.shared.lane.zone.write().table_mut(Source::Static));
         if let (Some(mdns), Some(instance)) = (&inner.mdns, &r.advertised) {
             mdns.withdraw(instance, ServiceType::parse("_dns._udp").ok().as_ref());
         }
@@ -310,7 +335,7 @@ impl Dns {
     pub fn add_static(&self, name: &Name, ip: IpAddr) -> Result<(), DnsError> {
         let mut inner = self.inner.borrow_mut();
         if let Some(r) = &inner.running {
-            let zone = r.shared.zone.borrow();
+            let zone = r.shared.lane.zone.read();
             if zone.table(Source::Certmesh).get(name).is_some()
                 || zone.table(Source::Mdns).get(name).is_some()
             {
@@ -338,7 +363,7 @@ impl Dns {
     pub fn set_certmesh_members(&self, members: Vec<(String, Vec<IpAddr>)>) {
         let mut inner = self.inner.borrow_mut();
         if let Some(r) = &inner.running {
-            let mut zone = r.shared.zone.borrow_mut();
+            let mut zone = r.shared.lane.zone.write();
             let table = certmesh_table(&r.config.zone, &members);
             for hidden in zone.replace(Source::Certmesh, table) {
                 crate::log!(
@@ -356,7 +381,7 @@ impl Dns {
     pub fn names_for_machine(&self, addrs: &[IpAddr]) -> Vec<String> {
         let inner = self.inner.borrow();
         match &inner.running {
-            Some(r) => super::sources::names_for_machine(&r.shared.zone.borrow(), addrs),
+            Some(r) => super::sources::names_for_machine(&r.shared.lane.zone.read(), addrs),
             None => Vec::new(),
         }
     }
@@ -369,7 +394,10 @@ impl Dns {
     /// Runs `f` on the live zone, or `None` when stopped.
     pub fn with_zone<T>(&self, f: impl FnOnce(&Zone) -> T) -> Option<T> {
         let inner = self.inner.borrow();
-        inner.running.as_ref().map(|r| f(&r.shared.zone.borrow()))
+        inner
+            .running
+            .as_ref()
+            .map(|r| f(&r.shared.lane.zone.read()))
     }
 
     /// The static entries (for `list` when stopped).
@@ -398,11 +426,11 @@ impl Dns {
             Some(r) => DnsStatus {
                 running: true,
                 zone: r.config.zone.to_string(),
-                names: r.shared.zone.borrow().name_count(),
+                names: r.shared.lane.zone.read().name_count(),
                 statics: inner.read_statics(Table::len),
                 listen: r.listen.clone(),
                 upstream: r.shared.forwarder.upstreams().to_vec(),
-                stats: r.shared.stats.borrow().clone(),
+                stats: r.shared.lane.stats.read().clone(),
                 rate_limit: r.config.rate_limit,
                 service_aliases: r.config.service_aliases,
             },
@@ -435,7 +463,7 @@ impl Inner {
     /// Changes the static entries wherever they live now (the zone while running).
     fn with_statics<T>(&mut self, f: impl FnOnce(&mut Table) -> T) -> T {
         match &self.running {
-            Some(r) => f(r.shared.zone.borrow_mut().table_mut(Source::Static)),
+            Some(r) => f(r.shared.lane.zone.write().table_mut(Source::Static)),
             None => f(&mut self.statics),
         }
     }
@@ -443,7 +471,7 @@ impl Inner {
     /// Reads the static entries wherever they live now.
     fn read_statics<T>(&self, f: impl FnOnce(&Table) -> T) -> T {
         match &self.running {
-            Some(r) => f(r.shared.zone.borrow().table(Source::Static)),
+            Some(r) => f(r.shared.lane.zone.read().table(Source::Static)),
             None => f(&self.statics),
         }
     }

@@ -70,9 +70,14 @@ fn bucket_upper(b: usize) -> u64 {
 impl Stats {
     /// Records how long one answer took.
     pub fn latency(&mut self, d: Duration) {
+        self.latencies(d, 1);
+    }
+
+    /// Records `n` answers that each took `d` (a batch answered together).
+    pub fn latencies(&mut self, d: Duration, n: u64) {
         let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.hist[bucket_of(micros)] += 1;
-        self.samples += 1;
+        self.hist[bucket_of(micros)] += n;
+        self.samples += n;
     }
 
     /// The `p`-th percentile (0..=100) of latency, as an upper bound in microseconds.

@@ -6,7 +6,7 @@
 //! it has beneath it (so an empty non-terminal is one hash look-up, RFC 8020).
 //!
 //! Memory (a zone may hold 100,000 static names): a name is stored once, as its lowercased
-//! wire form behind an `Rc<[u8]>` that the forward and reverse maps share, and a name with a
+//! wire form behind an `Arc<[u8]>` that the forward and reverse maps share, and a name with a
 //! single record keeps it inline. That is about 150 bytes per name with one address.
 
 use super::addr::is_lan_address;
@@ -14,7 +14,7 @@ use koi_wire::dns::Name;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One record's data, without owner, class or TTL (those come from the zone and the source).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -152,8 +152,8 @@ pub fn name_of(key: &[u8]) -> Name {
 /// The records of one source.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
-    names: HashMap<Rc<[u8]>, Records>,
-    reverse: HashMap<IpAddr, Rc<[u8]>>,
+    names: HashMap<Arc<[u8]>, Records>,
+    reverse: HashMap<IpAddr, Arc<[u8]>>,
     /// Ancestor key -> number of names held beneath it.
     below: HashMap<Box<[u8]>, u32>,
 }
@@ -179,11 +179,11 @@ impl Table {
         if ip.is_some_and(|ip| !is_lan_address(ip)) {
             return Err(AddError::NotLan);
         }
-        let key: Rc<[u8]> = match with_key(name, |k| {
+        let key: Arc<[u8]> = match with_key(name, |k| {
             self.names.get_key_value(k).map(|(k, _)| k.clone())
         }) {
             Some(k) => k,
-            None => with_key(name, |k| Rc::from(k)),
+            None => with_key(name, |k| Arc::from(k)),
         };
         if let Some(ip) = ip {
             self.reverse.entry(ip).or_insert_with(|| key.clone());
