@@ -12,7 +12,9 @@
 #   KOI_BIN=/path/to/koi   measure that binary instead of building with cargo build --release
 #
 # 1. Local zone: the same query file (5 names, A and AAAA) against koi, dnsmasq and unbound,
-#    one after the other in each round; queries/s with 0 lost (goals: koi >= 1.5x dnsmasq and
+#    and against tests/bench/null_dns.c (a responder that does no work: the ceiling dnsperf
+#    can measure here), one after the other in each round; dnsperf's own CPU beside each;
+#    queries/s with 0 lost (goals: koi >= 1.5x dnsmasq and
 #    >= unbound, judged on the median of the per-round ratios, which a neighbour's load
 #    disturbs less than a ratio of medians; queries per CPU-second of each server beside it),
 #    then p50/p99 latency at a fixed 5,000 q/s from dnsperf -v, medians of the rounds (goal:
@@ -59,7 +61,7 @@ done
 [[ "$ONLY" =~ ^[1-4](,[1-4])*$ ]] || { echo "--only takes section numbers, e.g. 1,3" >&2; exit 2; }
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds must be a positive integer" >&2; exit 2; }
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
-for tool in dnsperf dnsmasq unbound dig python3; do
+for tool in dnsperf dnsmasq unbound dig python3 cc; do
     command -v "$tool" >/dev/null || die "$tool not found (tests/install-deps.sh installs it)"
 done
 
@@ -74,6 +76,7 @@ bench_koi
 
 free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_DNSMASQ=$(free_port); P_UNBOUND=$(free_port); P_KOI=$(free_port); P_KOI_BIG=$(free_port)
+P_NULL=$(free_port)
 
 wait_answer() { # wait_answer PORT NAME
     local i
@@ -152,6 +155,16 @@ wait_answer "$P_UNBOUND" grafana.lan
 wait_answer "$P_KOI" grafana.lan
 wait_answer "$P_KOI" h1.example.test
 
+# The ceiling: a responder that does nothing but turn each query around (tests/bench/null_dns.c).
+cc -O2 -o "$W/null_dns" "$HERE/null_dns.c" || die "cc could not build null_dns.c"
+"$W/null_dns" "$P_NULL" &
+NULL_PID=$!
+BENCH_PIDS+=($NULL_PID)
+for i in $(seq 1 100); do
+    dig @127.0.0.1 -p "$P_NULL" +time=1 +tries=1 grafana.lan 2>/dev/null | grep -q NXDOMAIN && break
+    sleep 0.1
+done
+
 printf '%s\n' "grafana.lan A" "prometheus.lan A" "nas.lan A" "printer.lan A" "printer.lan AAAA" >"$W/local.txt"
 for i in $(seq 1 20); do echo "h$i.example.test A"; done >"$W/forward.txt"
 
@@ -162,7 +175,7 @@ cpu_ticks() {
     echo "$t"
 }
 
-# perf PORT FILE [PID...]: runs dnsperf; sets QPS and LOST, and QPC (queries answered per
+# perf PORT FILE [PID...]: runs dnsperf; sets QPS, LOST, GEN (dnsperf's CPU, % of a core) and QPC (queries answered per
 # CPU-second of PID..., the servers' own cost, which a busy shared machine does not distort
 # the way it distorts q/s: dnsperf and the server share two cores).
 perf() {
@@ -171,7 +184,12 @@ perf() {
     before=$(cpu_ticks "$@")
     first0=$(if [ $# -gt 0 ]; then cpu_ticks "$1"; else echo 0; fi)
     main0=$(if [ $# -gt 0 ]; then cpu_ticks "$1/task/$1"; else echo 0; fi)
-    out=$(dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -q 100 2>&1)
+    # dnsperf's own CPU (user + system over wall time, % of one core): near 100 %, the load
+    # generator is the limit and the q/s are its ceiling, not the server's.
+    local TIMEFORMAT='%U %S %R'
+    { time dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$SECS" -c 4 -q 100 >"$W/dnsperf.out" 2>&1; } 2>"$W/dnsperf.time"
+    out=$(cat "$W/dnsperf.out")
+    GEN=$(awk '{ printf "%.0f", ($3 > 0 ? ($1 + $2) / $3 * 100 : 0) }' "$W/dnsperf.time")
     after=$(cpu_ticks "$@")
     first1=$(if [ $# -gt 0 ]; then cpu_ticks "$1"; else echo 0; fi)
     main1=$(if [ $# -gt 0 ]; then cpu_ticks "$1/task/$1"; else echo 0; fi)
@@ -211,11 +229,12 @@ if want 1; then
 say ""
 say "1. Local zone (same 5-query file)"
 # Interleave the servers so a busy neighbour hurts all of them alike: ROUNDS rounds, medians.
-declare -A Q L C
-RD=""; RU=""; RDC=""
+declare -A Q L C G
+RD=""; RU=""; RDC=""; RN=""; RND=""
 for round in $(seq 1 "$ROUNDS"); do
-    for s in koi dnsmasq unbound; do
+    for s in koi dnsmasq unbound null; do
         case $s in
+            null) p=$P_NULL; pid=$NULL_PID ;;
             koi) p=$P_KOI; pid=$KOI_PID ;;
             dnsmasq) p=$P_DNSMASQ; pid=$DNSMASQ_PID ;;
             unbound) p=$P_UNBOUND; pid=$UNBOUND_PID ;;
@@ -223,21 +242,27 @@ for round in $(seq 1 "$ROUNDS"); do
         perf "$p" "$W/local.txt" "$pid"
         Q[$s]+="$QPS "
         C[$s]+="$QPC "
+        G[$s]+="$GEN "
         L[$s]=$(( ${L[$s]:-0} + LOST ))
         log "round $round $s: $QPS q/s, $QPC q per CPU-s, $LOST lost"
         eval "LAST_$s=$QPS; LASTC_$s=$QPC"
     done
     RD+="$(ratio "$LAST_koi" "$LAST_dnsmasq") "; RU+="$(ratio "$LAST_koi" "$LAST_unbound") "
     RDC+="$(ratio "$LASTC_koi" "$LASTC_dnsmasq") "
+    RN+="$(ratio "$LAST_koi" "$LAST_null") "; RND+="$(ratio "$LAST_null" "$LAST_dnsmasq") "
 done
 MRD=$(tr ' ' '\n' <<<"$RD" | grep . | median); MRU=$(tr ' ' '\n' <<<"$RU" | grep . | median)
 MRDC=$(tr ' ' '\n' <<<"$RDC" | grep . | median)
 declare -A MED CPU
-for s in koi dnsmasq unbound; do
+for s in koi dnsmasq unbound null; do
     MED[$s]=$(tr ' ' '\n' <<<"${Q[$s]}" | grep . | median)
     CPU[$s]=$(tr ' ' '\n' <<<"${C[$s]}" | grep . | median)
     say "  $(printf '%-8s %8.0f q/s (runs: %s) lost %s; %8.0f queries per CPU-second of the server' "$s" "${MED[$s]}" "${Q[$s]% }" "${L[$s]}" "${CPU[$s]}")"
 done
+say "  null is tests/bench/null_dns.c, which turns each query around without reading it: the most"
+say "  dnsperf can measure on this machine. Per round, koi reaches x$(tr ' ' '\n' <<<"$RN" | grep . | median) of it (median; runs: ${RN% }),"
+say "  and null itself is x$(tr ' ' '\n' <<<"$RND" | grep . | median) dnsmasq (runs: ${RND% }): no server can be measured above that ratio here."
+say "  dnsperf's own CPU, % of one core (median): against koi $(tr ' ' '\n' <<<"${G[koi]}" | grep . | median), dnsmasq $(tr ' ' '\n' <<<"${G[dnsmasq]}" | grep . | median), unbound $(tr ' ' '\n' <<<"${G[unbound]}" | grep . | median), null $(tr ' ' '\n' <<<"${G[null]}" | grep . | median)"
 say "  koi/dnsmasq per round: ${RD% } (per CPU-second: ${RDC% }); koi/unbound per round: ${RU% }"
 say "  (medians' ratios: koi x$(ratio "${MED[koi]}" "${MED[dnsmasq]}") dnsmasq, x$(ratio "${MED[koi]}" "${MED[unbound]}") unbound; per CPU-second x$(ratio "${CPU[koi]}" "${CPU[dnsmasq]}") dnsmasq, x$(ratio "${CPU[koi]}" "${CPU[unbound]}") unbound)"
 goal "koi >= 1.5x dnsmasq (median of per-round ratios)" "$(le 1.5 "$MRD" && echo 1 || echo 0)" "x$MRD"
