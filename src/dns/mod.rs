@@ -95,5 +95,39 @@ pub mod fuzzing {
                 assert_eq!(hit, full, "cached answer differs from the full path");
             }
         }
+        udp_path_twice(zone, data);
+    }
+
+    /// The datagram as a UDP worker handles it (rate limiter, answer cache, full path), twice
+    /// from the same client: the second answer (from the cache, if cached) is the first's.
+    fn udp_path_twice(zone: Zone, data: &[u8]) {
+        use super::lane::{Lane, Locked, Reader};
+        use super::ratelimit::RateLimiter;
+        use super::server::Acl;
+        use super::stats::Stats;
+        let lane = Lane {
+            zone: Locked::new(zone),
+            stats: Locked::new(Stats::default()),
+            limiter: Locked::new(RateLimiter::new(0, 2)),
+            acl: Acl {
+                subnets: Vec::new(),
+                loopback: true,
+            },
+        };
+        let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 5300));
+        let now = std::time::Instant::now();
+        let mut reader = Reader::default();
+        let zone = lane.zone.read();
+        let mut answers = [Vec::new(), Vec::new()];
+        for out in &mut answers {
+            let _ = lane.on_datagram(&mut reader, &zone, data, peer, now, out);
+            if !out.is_empty() {
+                match Message::parse(out) {
+                    Ok(m) => assert!(m.header.qr(), "UDP answer without QR"),
+                    Err(e) => panic!("our UDP answer does not parse: {e:?}"),
+                }
+            }
+        }
+        assert_eq!(answers[0], answers[1], "the second UDP answer differs");
     }
 }
