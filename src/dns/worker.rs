@@ -114,9 +114,11 @@ fn run(
                     started,
                     sock: sock.clone(),
                 };
-                // A full queue means the forwarder is swamped: the query is lost, as a
-                // datagram would be, and the client asks again.
-                let _ = upstream.try_send(job);
+                // A full queue means the forwarder is swamped: the query is lost (counted as
+                // dropped), as a datagram would be, and the client asks again.
+                if upstream.try_send(job).is_err() {
+                    lane.stats.write().dropped += 1;
+                }
             }
         }
         drop(zone);
