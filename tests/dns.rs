@@ -366,6 +366,33 @@ fn the_agent_serves_dns_again_after_a_restart() {
     assert!(out.contains("192.168.1.20"), "{out}");
 }
 
+#[test]
+fn answers_over_ipv6_on_udp_and_tcp_with_a_worker_per_socket() {
+    // Loopback over both families: the port 0 of 127.0.0.1 is taken by ::1 too.
+    let r = Resolver::start("dns-v6", &["--listen", "::1"]);
+    r.add("nas", "192.168.1.20");
+    r.add("printer", "fd00::21");
+    let port = r.port.to_string();
+    let dig6 = |args: &[&str]| {
+        run(
+            "dig",
+            &[&["@::1", "-p", port.as_str(), "+time=2", "+tries=1"], args].concat(),
+        )
+    };
+    assert!(dig6(&["+short", "nas.lan"]).contains("192.168.1.20"));
+    assert!(dig6(&["+short", "printer.lan", "AAAA"]).contains("fd00::21"));
+    let tcp = dig6(&["+tcp", "printer.lan", "AAAA"]);
+    assert!(tcp.contains("fd00::21") && tcp.contains("(TCP)"), "{tcp}");
+    let k = run(
+        "kdig",
+        &["@::1", "-p", &port, "+time=2", "+retry=0", "nope.lan"],
+    );
+    assert!(k.contains("NXDOMAIN"), "{k}");
+    // Both addresses answer, each from its own worker thread.
+    assert!(r.dig(&["+short", "nas.lan"]).contains("192.168.1.20"));
+    assert_eq!(threads_named(r.agent.pid(), "dns-udp"), 2);
+}
+
 /// The threads of the agent named `name` (its UDP workers are `dns-udp`).
 fn threads_named(pid: i32, name: &str) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
