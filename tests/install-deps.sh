@@ -9,9 +9,10 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # DNS peers: dig (dnsutils), kdig (knot-dnsutils), dnsperf, dnsmasq-base (the binary without the
-# system service) and unbound (its service is kept from starting by policy-rc.d and disabled below).
+# system service) and unbound (its service is kept from starting by policy-rc.d and disabled below);
+# setcap (libcap2-bin) and setpriv (util-linux) for port 53 without root.
 apt_packages=(curl ca-certificates iproute2 python3 python3-pip avahi-daemon avahi-utils dbus tmux openssl libnss3-tools chromium
-  dnsutils knot-dnsutils dnsperf dnsmasq-base unbound)
+  dnsutils knot-dnsutils dnsperf dnsmasq-base unbound libcap2-bin util-linux)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
