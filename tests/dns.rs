@@ -393,6 +393,28 @@ fn answers_over_ipv6_on_udp_and_tcp_with_a_worker_per_socket() {
     assert_eq!(threads_named(r.agent.pid(), "dns-udp"), 2);
 }
 
+#[test]
+fn several_addresses_answer_round_robin_over_udp_and_tcp() {
+    let r = Resolver::start("dns-rr", &[]);
+    r.add("nas", "192.168.1.20");
+    r.add("nas", "192.168.1.30");
+    for transport in ["+notcp", "+tcp"] {
+        let firsts: std::collections::BTreeSet<String> = (0..4)
+            .map(|_| {
+                let out = r.dig(&[transport, "+short", "nas.lan"]);
+                let lines: Vec<&str> = out.lines().collect();
+                assert_eq!(lines.len(), 2, "both addresses every time: {out}");
+                lines[0].to_string()
+            })
+            .collect();
+        assert_eq!(
+            firsts.len(),
+            2,
+            "{transport}: each address comes first in turn: {firsts:?}"
+        );
+    }
+}
+
 /// The threads of the agent named `name` (its UDP workers are `dns-udp`).
 fn threads_named(pid: i32, name: &str) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))

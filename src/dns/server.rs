@@ -80,6 +80,8 @@ pub struct Shared {
     /// The executor forwarded queries run on.
     pub ex: Rc<LocalExecutor<'static>>,
     tcp_open: Cell<usize>,
+    /// The round-robin counter of TCP answers (each UDP worker has its own).
+    tcp_rotate: Cell<usize>,
 }
 
 impl Shared {
@@ -94,6 +96,7 @@ impl Shared {
             forwarder,
             ex,
             tcp_open: Cell::new(0),
+            tcp_rotate: Cell::new(0),
         }
     }
 
@@ -204,9 +207,11 @@ async fn connection(mut stream: Async<TcpStream>, peer: SocketAddr, shared: &Rc<
             return;
         };
         let started = Instant::now();
+        let rotate = shared.tcp_rotate.get().wrapping_add(1);
+        shared.tcp_rotate.set(rotate);
         let outcome = {
             let zone = shared.lane.zone.read();
-            shared.lane.decide(&zone, &packet, peer, 0, None)
+            shared.lane.decide(&zone, &packet, peer, rotate, None)
         };
         let (bytes, local) = match outcome {
             Outcome::Drop => continue,
