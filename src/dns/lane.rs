@@ -72,8 +72,9 @@ pub struct Reader {
 pub type ToForward = (Box<Message>, usize);
 
 impl Lane {
-    /// Runs one query through the pure handler and counts what happened; a UDP local answer is
-    /// kept in `cache` for the next time.
+    /// Runs one query through the pure handler and counts what happened. `cache` is the UDP
+    /// reader's answer cache, where a local answer is kept for the next time; `None` means the
+    /// query came over TCP.
     pub fn decide(
         &self,
         zone: &Zone,

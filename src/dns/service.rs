@@ -3,11 +3,11 @@
 //!
 //! Owns the lifecycle only; answers come from [`super::answer`], bytes move in
 //! [`super::server`] and, on Linux, in one worker thread per UDP socket (`super::worker`),
-//! which a stop ends before it returns. Everything else runs on the one executor it is given. Statics are changed
-//! here (and saved before the change is acknowledged); the certmesh source is fed through
-//! [`Dns::set_certmesh_members`]; the mDNS source follows the registry's subscription and
-//! rebuilds its table on every change, so a name gone from mDNS leaves DNS at once (and
-//! leaves caches within its 30 s TTL).
+//! which a stop ends before it returns. Everything else runs on the one executor it is
+//! given. Statics are changed here (and saved before the change is acknowledged); the
+//! certmesh source is fed through [`Dns::set_certmesh_members`]; the mDNS source follows the
+//! registry's subscription and rebuilds its table on every change, so a name gone from mDNS
+//! leaves DNS at once (and leaves caches within its 30 s TTL).
 
 use super::config::{resolv_conf_upstreams, DnsConfig, DnsFile, StaticJson};
 use super::forward::Forwarder;
