@@ -15,7 +15,7 @@ mod common;
 
 use common::netns::{require_root, TestBed};
 use common::totp::{now, totp, uri_secret};
-use common::{json_field, koi_bin, wait_until, TempDir};
+use common::{json_field, koi_bin, output_text, wait_until, TempDir};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -127,12 +127,7 @@ fn join(bed: &TestBed, ca_ip: &str, fingerprint: &str, secret: &str) {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        joined.status.success(),
-        "join: {}{}",
-        String::from_utf8_lossy(&joined.stdout),
-        String::from_utf8_lossy(&joined.stderr)
-    );
+    assert!(joined.status.success(), "join: {}", output_text(&joined));
 }
 
 #[test]

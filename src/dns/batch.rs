@@ -45,19 +45,9 @@ impl Batch {
         }
     }
 
-    /// Reads what is waiting, up to [`BATCH`] datagrams, without blocking; `Ok(0)` when
-    /// nothing is.
-    pub fn recv(&mut self, fd: RawFd) -> io::Result<usize> {
-        self.recv_with(fd, libc::MSG_DONTWAIT)
-    }
-
     /// Waits for at least one datagram (the socket must be in blocking mode), then reads what
     /// is waiting, up to [`BATCH`]; `Ok(0)` once the socket is shut down for reading.
     pub fn recv_wait(&mut self, fd: RawFd) -> io::Result<usize> {
-        self.recv_with(fd, libc::MSG_WAITFORONE)
-    }
-
-    fn recv_with(&mut self, fd: RawFd, flags: libc::c_int) -> io::Result<usize> {
         // SAFETY: iovec and mmsghdr are plain C structs for which all zeroes is valid.
         let mut iovs: [libc::iovec; BATCH] = unsafe { zeroed() };
         // SAFETY: as above.
@@ -82,7 +72,7 @@ impl Batch {
                 fd,
                 hdrs.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                flags as _,
+                libc::MSG_WAITFORONE as _,
                 std::ptr::null_mut(),
             )
         };
